@@ -1,0 +1,1 @@
+"""The quantgate server: OpenAI API, routing, upstream relay, engine supervision, metrics."""

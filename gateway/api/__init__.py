@@ -1,0 +1,1 @@
+"""The HTTP surface: OpenAI routes, health, and the one error handler."""

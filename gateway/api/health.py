@@ -1,0 +1,40 @@
+"""Liveness (`/health`) and readiness (`/ready`: at least one variant answers)."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from gateway.state import GatewayState
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    state: GatewayState = request.app.state.gateway
+    variants = {v.name: False for v in state.profile.variants}
+
+    async def probe(name: str) -> None:
+        upstream = state.pool.get(name)
+        if upstream is None:
+            return
+        with anyio.move_on_after(state.settings.ready_timeout):
+            variants[name] = await upstream.probe()
+
+    async with anyio.create_task_group() as tg:
+        for name in variants:
+            tg.start_soon(probe, name)
+    ok = any(variants.values())
+    body = {
+        "status": "ready" if ok else "unavailable",
+        "variants": {n: "up" if up else "down" for n, up in variants.items()},
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -1,0 +1,74 @@
+"""The OpenAI-compatible routes: chat completions, completions, the model list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.api.body import read_json, validate
+from gateway.api.replies import to_response
+from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.relay.failover import open_first
+from gateway.routing.resolve import resolve
+from gateway.state import GatewayState
+from quantgate.errors import UpstreamUnavailable
+
+router = APIRouter()
+
+VARIANT_HEADER = "x-quantgate-variant"
+FAILOVER_HEADER = "x-quantgate-failover"
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    return await _generate(request, "chat/completions", ChatCompletionRequest)
+
+
+@router.post("/v1/completions")
+async def completions(request: Request) -> Response:
+    return await _generate(request, "completions", CompletionRequest)
+
+
+@router.get("/v1/models")
+async def models(request: Request) -> dict[str, Any]:
+    state: GatewayState = request.app.state.gateway
+    profile = state.profile
+    created = state.started
+    data = [_model_card(profile.model, created, None, profile.variant(profile.default_variant))]
+    data += [
+        _model_card(f"{profile.model}@{v.name}", created, profile.model, v)
+        for v in profile.variants
+    ]
+    return {"object": "list", "data": data}
+
+
+def _model_card(model_id: str, created: int, root: str | None, variant: Any) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": created,
+        "owned_by": "quantgate",
+        "root": root or model_id,
+        "parent": root,
+        "max_model_len": variant.max_context,
+    }
+
+
+async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Response:
+    state: GatewayState = request.app.state.gateway
+    body = await read_json(request, state.settings.max_body_bytes)
+    parsed = validate(schema, body)
+    model: str = parsed.model  # type: ignore[attr-defined]
+    route = resolve(state.profile, model)
+    candidates = [u for name in route.variants if (u := state.pool.get(name)) is not None]
+    if not candidates:
+        raise UpstreamUnavailable(f"no variant of `{model}` is running")
+    served = await open_first(candidates, path, body, stream=bool(parsed.stream))  # type: ignore[attr-defined]
+    headers = {VARIANT_HEADER: served.upstream.name}
+    if served.failed:
+        headers[FAILOVER_HEADER] = ",".join(name for name, _ in served.failed)
+    return to_response(served.reply, model, headers)

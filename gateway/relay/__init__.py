@@ -1,0 +1,1 @@
+"""Relaying requests to upstream variants: pooled clients, timeouts, failover, SSE."""

@@ -1,0 +1,42 @@
+"""Try the candidates in order until one answers; fail over only before the first byte."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.relay.upstream import Reply, Upstream
+from quantgate.errors import UpstreamError
+
+
+@dataclass
+class Served:
+    reply: Reply
+    upstream: Upstream
+    failed: list[tuple[str, UpstreamError]] = field(default_factory=list)
+
+
+async def open_first(
+    candidates: Sequence[Upstream], path: str, body: dict[str, Any], *, stream: bool
+) -> Served:
+    """Open a reply from the first candidate that gives one; raise if none does.
+
+    Once a reply is returned nothing here is retried: the caller commits it to the client.
+    The error raised when every candidate failed is the last one's kind, naming them all.
+    """
+    failed: list[tuple[str, UpstreamError]] = []
+    for upstream in candidates:
+        try:
+            reply = await upstream.open(path, body, stream=stream)
+        except UpstreamError as exc:
+            failed.append((upstream.name, exc))
+            continue
+        return Served(reply, upstream, failed)
+    if not failed:
+        raise UpstreamError("no variant to send the request to")
+    last = failed[-1][1]
+    if len(failed) == 1:
+        raise last
+    summary = "; ".join(str(exc) for _, exc in failed)
+    raise type(last)(f"all {len(failed)} candidate variants failed: {summary}") from last

@@ -1,0 +1,70 @@
+"""The upstreams of a profile: one pooled `httpx.AsyncClient` per variant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import httpx
+
+from gateway.relay.upstream import Timeouts, Upstream
+from gateway.settings import GatewaySettings
+from quantgate.profile import ExternalEngine, Profile
+
+
+class UpstreamPool:
+    def __init__(self, upstreams: Mapping[str, Upstream]) -> None:
+        self._upstreams = dict(upstreams)
+
+    @classmethod
+    def from_profile(
+        cls,
+        profile: Profile,
+        settings: GatewaySettings,
+        *,
+        endpoints: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> UpstreamPool:
+        """Clients for every variant; `endpoints` gives URLs of engines started elsewhere."""
+        endpoints = endpoints or {}
+        timeouts = Timeouts(
+            settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout
+        )
+        limits = httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+        )
+        upstreams = {}
+        for variant in profile.variants:
+            engine = variant.engine
+            headers = {}
+            served_model = None
+            if isinstance(engine, ExternalEngine):
+                url = endpoints.get(variant.name, str(engine.url))
+                served_model = engine.served_model
+                if engine.api_key:
+                    headers["authorization"] = f"Bearer {engine.api_key}"
+            elif variant.name in endpoints:
+                url = endpoints[variant.name]
+            else:
+                continue  # a managed engine that is not running: not a candidate
+            client = httpx.AsyncClient(
+                base_url=url.rstrip("/") + "/",
+                headers=headers,
+                limits=limits,
+                timeout=httpx.Timeout(settings.connect_timeout, read=None),
+                transport=transport,
+            )
+            upstreams[variant.name] = Upstream(
+                variant.name, client, timeouts=timeouts, served_model=served_model
+            )
+        return cls(upstreams)
+
+    def get(self, name: str) -> Upstream | None:
+        return self._upstreams.get(name)
+
+    def __iter__(self) -> Iterator[Upstream]:
+        return iter(self._upstreams.values())
+
+    async def aclose(self) -> None:
+        for upstream in self._upstreams.values():
+            await upstream.aclose()

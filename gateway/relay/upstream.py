@@ -1,0 +1,185 @@
+"""One upstream variant: a pooled httpx client and the call that opens a reply from it.
+
+`Upstream.open` returns only once the reply can be committed to the client: for a buffered
+reply its whole body, for a stream its first event. Everything that goes wrong before that is
+raised as an `UpstreamError` so that the caller can fail over; a 4xx from the upstream is the
+caller's fault, not the variant's, and is returned as a reply to pass through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+
+from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+
+
+@dataclass
+class Timeouts:
+    connect: float
+    first_byte: float
+    idle: float
+
+
+@dataclass
+class BufferedReply:
+    """A complete non-streamed answer (or an upstream 4xx to pass through)."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class StreamReply:
+    """An SSE stream whose first event has arrived; the rest is read lazily."""
+
+    first: ServerSentEvent
+    rest: AsyncIterator[ServerSentEvent]
+    response: httpx.Response
+    idle_timeout: float
+
+    async def events(self) -> AsyncIterator[ServerSentEvent]:
+        yield self.first
+        while True:
+            with anyio.fail_after(self.idle_timeout):
+                try:
+                    event = await anext(self.rest)
+                except StopAsyncIteration:
+                    return
+            yield event
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.response.aclose()
+
+
+Reply = BufferedReply | StreamReply
+
+
+class Upstream:
+    """A variant's OpenAI-compatible server, reached through one pooled client."""
+
+    def __init__(
+        self,
+        name: str,
+        client: httpx.AsyncClient,
+        *,
+        timeouts: Timeouts,
+        served_model: str | None = None,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.timeouts = timeouts
+        self._served_model = served_model
+
+    @property
+    def url(self) -> str:
+        return str(self.client.base_url)
+
+    async def served_model(self) -> str:
+        """The model name the upstream expects in requests (asked once, then kept)."""
+        if self._served_model is None:
+            reply = await self._request_json("GET", "models")
+            try:
+                self._served_model = str(reply["data"][0]["id"])
+            except (KeyError, IndexError, TypeError) as exc:
+                raise UpstreamError(f"variant {self.name}: /models lists no model") from exc
+        return self._served_model
+
+    async def probe(self) -> bool:
+        """Is the upstream answering its model list right now?"""
+        try:
+            await self._request_json("GET", "models")
+        except UpstreamError:
+            return False
+        return True
+
+    async def open(self, path: str, body: dict[str, Any], *, stream: bool) -> Reply:
+        """Send `body` (its `model` replaced by the served name) and wait for the first byte."""
+        payload = {**body, "model": await self.served_model()}
+        request = self.client.build_request("POST", path, json=payload)
+        try:
+            with anyio.fail_after(self.timeouts.first_byte):
+                response = await self.client.send(request, stream=True)
+                try:
+                    return await self._first_reply(response, stream)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+                    raise
+        except TimeoutError as exc:
+            raise UpstreamTimeout(
+                f"variant {self.name} sent nothing within {self.timeouts.first_byte:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+
+    async def _first_reply(self, response: httpx.Response, stream: bool) -> Reply:
+        content_type = response.headers.get("content-type", "application/json")
+        if response.status_code >= 500:
+            await response.aread()
+            detail = _error_message(response.content) or response.reason_phrase
+            error = UpstreamUnavailable if response.status_code == 503 else UpstreamError
+            raise error(f"variant {self.name} answered {response.status_code}: {detail}")
+        if not stream or response.status_code >= 300 or "text/event-stream" not in content_type:
+            await response.aread()
+            await response.aclose()
+            return BufferedReply(response.status_code, response.content, content_type)
+        rest = EventSource(response).aiter_sse()
+        try:
+            first = await anext(rest)
+        except StopAsyncIteration as exc:
+            raise UpstreamError(f"variant {self.name} closed the stream without an event") from exc
+        return StreamReply(first, rest, response, self.timeouts.idle)
+
+    async def _request_json(self, method: str, path: str) -> Any:
+        try:
+            with anyio.fail_after(self.timeouts.connect + self.timeouts.idle):
+                response = await self.client.request(method, path)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"variant {self.name}: {path} timed out") from exc
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code != 200:
+            raise UpstreamUnavailable(
+                f"variant {self.name}: {path} answered {response.status_code}"
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UpstreamError(f"variant {self.name}: {path} did not answer JSON") from exc
+
+    def _transport_error(self, exc: httpx.TransportError) -> UpstreamError:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return UpstreamUnavailable(f"variant {self.name} unreachable at {self.url}: {reason}")
+        if isinstance(exc, httpx.TimeoutException):
+            return UpstreamTimeout(f"variant {self.name} timed out: {reason}")
+        return UpstreamError(f"variant {self.name} failed: {reason}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _error_message(body: bytes) -> str | None:
+    """The message of an OpenAI error envelope, or the start of a non-JSON body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:200].decode("utf-8", "replace").strip() or None
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict) and "message" in err:
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if "detail" in data:
+            return str(data["detail"])
+    return None

@@ -1,0 +1,1 @@
+"""Choosing variants for a request."""

@@ -1,0 +1,22 @@
+"""Gateway settings: command-line flags override `QUANTGATE_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUANTGATE_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    connect_timeout: float = Field(5.0, gt=0, description="s to open a connection upstream")
+    first_byte_timeout: float = Field(
+        300.0, gt=0, description="s from sending a request to the upstream's first event or body"
+    )
+    idle_timeout: float = Field(60.0, gt=0, description="s allowed between two streamed events")
+    max_body_bytes: int = Field(8 * 1024 * 1024, gt=0, description="larger requests get 413")
+    max_connections: int = Field(64, gt=0, description="pooled connections per variant")
+    ready_timeout: float = Field(2.0, gt=0, description="s per variant probe in GET /ready")
+    log_level: str = "info"

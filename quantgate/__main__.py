@@ -1,0 +1,3 @@
+from quantgate.cli.main import main
+
+main()

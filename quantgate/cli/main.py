@@ -1,0 +1,29 @@
+"""`quantgate`: a thin command line over the packages' functions."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from quantgate.cli import mock, profile, serve
+from quantgate.errors import ConfigError
+
+app = typer.Typer(
+    name="quantgate",
+    help="Quantization-aware OpenAI-compatible LLM gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(profile.app, name="profile")
+app.command("mock-server")(mock.mock_server)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)

@@ -1,0 +1,90 @@
+"""Every error quantgate raises on purpose, in one tree.
+
+    QuantgateError
+    ├── ConfigError                 bad profile or settings; the CLI exits with status 2
+    │   └── ProfileError            names the file, the field and what was expected
+    └── GatewayError                an API error, rendered as the OpenAI error envelope
+        ├── InvalidRequest          400 invalid_request_error (param names the field)
+        │   ├── ModelNotFound       404 model_not_found
+        │   └── RequestTooLarge     413 request_too_large
+        └── UpstreamError           502 the variant answered badly
+            ├── UpstreamUnavailable 503 no variant could be reached
+            └── UpstreamTimeout     504 the variant did not answer in time
+
+A `GatewayError` carries its HTTP status and the envelope fields; `gateway.api.errors` has the
+one handler that turns any of them (and framework errors) into
+`{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class QuantgateError(Exception):
+    """Base of every error quantgate raises on purpose."""
+
+
+class ConfigError(QuantgateError):
+    """A profile or setting is wrong; the message says where and what was expected."""
+
+
+class ProfileError(ConfigError):
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: invalid profile\n{lines}")
+
+
+class GatewayError(QuantgateError):
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class ModelNotFound(InvalidRequest):
+    status = 404
+    code = "model_not_found"
+
+
+class RequestTooLarge(InvalidRequest):
+    status = 413
+    code = "request_too_large"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    code = "bad_gateway"
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"

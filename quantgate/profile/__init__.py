@@ -1,0 +1,32 @@
+"""The profile schema and its YAML loader: the contract every quantgate package shares."""
+
+from quantgate.profile.loader import load_profile, parse_profile
+from quantgate.profile.schema import (
+    ContextBand,
+    Evidence,
+    ExternalEngine,
+    LlamaCppEngine,
+    Profile,
+    QualityRule,
+    QuantSpec,
+    Routing,
+    Variant,
+    VariantCost,
+    VllmEngine,
+)
+
+__all__ = [
+    "ContextBand",
+    "Evidence",
+    "ExternalEngine",
+    "LlamaCppEngine",
+    "Profile",
+    "QualityRule",
+    "QuantSpec",
+    "Routing",
+    "Variant",
+    "VariantCost",
+    "VllmEngine",
+    "load_profile",
+    "parse_profile",
+]

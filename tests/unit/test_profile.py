@@ -1,0 +1,95 @@
+"""The profile loader: valid profiles load; every problem names file, field, expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quantgate.errors import ProfileError
+from quantgate.profile import load_profile, parse_profile
+from tests.unit.conftest import PROFILE
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ProfileError) as info:
+        parse_profile(text, source="p.yaml")
+    assert str(info.value).startswith("p.yaml: invalid profile")
+    return info.value.problems
+
+
+def test_valid_profile_loads_with_defaults() -> None:
+    p = parse_profile(PROFILE)
+    assert p.model_ids() == ["demo", "demo@ref", "demo@w8", "demo@w4"]
+    assert p.variant("w4").quant.label == "W4A16KV16"
+    assert p.routing.tolerance == 0.02
+    assert [b.max_tokens for b in p.routing.bands] == [1024, 4096, None]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "profiles").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_profiles_are_valid(path: Path) -> None:
+    assert load_profile(path).variants
+
+
+def test_field_errors_name_the_variant_and_the_field() -> None:
+    found = problems(
+        "model: m\ndefault_variant: a\nvariants:\n"
+        " - name: a\n   engine: {kind: llamacp, artifact: x}\n"
+        " - name: b\n   engine: {kind: external, url: nope}\n   quant: {w_bits: -1, wbits: 4}\n"
+    )
+    assert found[0] == (
+        "variants[0:a].engine: unknown kind; expected one of 'external', 'llamacpp', 'vllm'"
+    )
+    assert found[1].startswith("variants[1:b].engine.url: Input should be a valid URL")
+    assert found[2] == "variants[1:b].quant.w_bits: Input should be greater than 0 (got -1)"
+    assert found[3] == "variants[1:b].quant.wbits: unknown field (a typo?)"
+
+
+def test_missing_fields_are_named() -> None:
+    assert problems("model: m\n") == [
+        "variants: required field is missing",
+        "default_variant: required field is missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "model: m\ndefault_variant: z\nvariants:\n - {name: a, engine: {kind: external, "
+            "url: 'http://x/v1'}}\n",
+            "default_variant 'z' is not a variant; variants are: a",
+        ),
+        (
+            "model: m\ndefault_variant: a\nvariants:\n - {name: a, engine: {kind: external, "
+            "url: 'http://x/v1'}}\n - {name: a, engine: {kind: external, url: 'http://y/v1'}}\n",
+            "variant names must be unique; repeated: a",
+        ),
+        (
+            "model: m\ndefault_variant: a\nvariants:\n - {name: a, engine: {kind: external, "
+            "url: 'http://x/v1'}}\nrouting: {bands: [{name: s, max_tokens: null}, "
+            "{name: l, max_tokens: 10}]}\n",
+            "routing.bands: only the last band may be open (max_tokens: null)",
+        ),
+    ],
+)
+def test_cross_field_errors(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_yaml_syntax_error_gives_line_and_column() -> None:
+    (found,) = problems("model: m\nvariants: [\n")
+    assert found.startswith("not valid YAML: line 3, column 1")
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just a string"])
+def test_non_mapping_is_rejected(text: str) -> None:
+    (found,) = problems(text)
+    assert found.startswith("expected a mapping")
+
+
+def test_unreadable_file_is_a_profile_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="cannot read the file"):
+        load_profile(tmp_path / "missing.yaml")
