@@ -3,8 +3,11 @@ PY       ?= python3.11
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
-PROFILE  ?= profiles/example-external.yaml
+PROFILE  ?= profiles/demo-llamacpp.yaml
 PORT     ?= 8080
+# llama-cpp-python compiles llama.cpp (~5-10 min on 2 cores): its wheel is built once and cached
+WHEELS   ?= $(HOME)/.cache/quantgate/wheels
+LLAMA    := llama_cpp_python-0.3.36
 
 .PHONY: install demo serve test lint unit integration clean
 
@@ -13,10 +16,14 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/$(LLAMA)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip wheel --no-deps -w $(WHEELS) \
+	    "llama-cpp-python==$$(echo $(LLAMA) | cut -d- -f2)"
+	$(BIN)/pip install --quiet -c constraints.txt --find-links $(WHEELS) -e '.[dev,llamacpp]'
 	touch $@
 
-## the main job: the gateway over a profile's variants
+## the main job: the gateway over the demo model's llama.cpp variants (built on first run)
 demo: serve
 
 serve: install

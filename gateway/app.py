@@ -2,44 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx
 from fastapi import FastAPI
 
 from gateway.api import errors, health, openai
+from gateway.engines.supervisor import Supervisor
 from gateway.relay.pool import UpstreamPool
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
 from quantgate import __version__
 from quantgate.profile import Profile
 
+log = logging.getLogger("quantgate.gateway")
+
 
 def create_app(
     profile: Profile,
     settings: GatewaySettings | None = None,
     *,
-    endpoints: Mapping[str, str] | None = None,
+    supervisor: Supervisor | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The gateway for `profile`.
 
-    `endpoints` maps variant names to the URLs of engines started by the supervisor;
-    `transport` replaces the network for every upstream client (tests inject fakes here).
+    `supervisor` starts and watches the managed engines (started with the app, stopped with
+    it); `transport` replaces the network for every upstream client (tests inject fakes here).
     """
     settings = settings or GatewaySettings()
-    pool = UpstreamPool.from_profile(profile, settings, endpoints=endpoints, transport=transport)
+    pool = UpstreamPool.from_profile(
+        profile,
+        settings,
+        endpoints=supervisor.endpoints if supervisor else None,
+        served_models=supervisor.served_models if supervisor else None,
+        transport=transport,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await pool.aclose()
+        try:
+            async with anyio.create_task_group() as tg:
+                if supervisor is not None:
+                    for name, seconds in (await supervisor.start()).items():
+                        log.info("variant %s ready in %.1f s", name, seconds)
+                    tg.start_soon(supervisor.watch)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
+            await pool.aclose()
 
     app = FastAPI(
         title="quantgate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.state.gateway = GatewayState(profile, settings, pool)
+    app.state.gateway = GatewayState(profile, settings, pool, supervisor)
     errors.install(app)
     app.include_router(openai.router)
     app.include_router(health.router)

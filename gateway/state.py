@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from gateway.engines.supervisor import Supervisor
 from gateway.relay.pool import UpstreamPool
 from gateway.settings import GatewaySettings
 from quantgate.profile import Profile
@@ -15,4 +16,9 @@ class GatewayState:
     profile: Profile
     settings: GatewaySettings
     pool: UpstreamPool
+    supervisor: Supervisor | None = None
     started: int = field(default_factory=lambda: int(time.time()))
+
+    def healthy(self, variant: str) -> bool:
+        """False while the supervisor knows the variant's engine is down or restarting."""
+        return self.supervisor is None or self.supervisor.healthy(variant)

@@ -2,7 +2,10 @@
 
     QuantgateError
     ├── ConfigError                 bad profile or settings; the CLI exits with status 2
-    │   └── ProfileError            names the file, the field and what was expected
+    │   ├── ProfileError            names the file, the field and what was expected
+    │   └── MemoryBudgetError       the variants would not fit in memory (says by how much)
+    ├── BuildError                  an artifact could not be built (names the step and log)
+    ├── EngineError                 an engine would not start or stay up (with its last log lines)
     └── GatewayError                an API error, rendered as the OpenAI error envelope
         ├── InvalidRequest          400 invalid_request_error (param names the field)
         │   ├── ModelNotFound       404 model_not_found
@@ -35,6 +38,18 @@ class ProfileError(ConfigError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{path}: invalid profile\n{lines}")
+
+
+class MemoryBudgetError(ConfigError):
+    """The variants a profile would start do not fit in the memory available."""
+
+
+class BuildError(QuantgateError):
+    """An artifact could not be built; the message names the step and where its log is."""
+
+
+class EngineError(QuantgateError):
+    """An engine process did not start, or did not become ready, in time."""
 
 
 class GatewayError(QuantgateError):

@@ -33,8 +33,10 @@ async def ready(request: Request) -> JSONResponse:
         for name in variants:
             tg.start_soon(probe, name)
     ok = any(variants.values())
-    body = {
+    body: dict[str, object] = {
         "status": "ready" if ok else "unavailable",
         "variants": {n: "up" if up else "down" for n, up in variants.items()},
     }
+    if state.supervisor is not None:
+        body["engines"] = state.supervisor.status()
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -21,6 +21,7 @@ router = APIRouter()
 
 VARIANT_HEADER = "x-quantgate-variant"
 FAILOVER_HEADER = "x-quantgate-failover"
+SKIPPED_HEADER = "x-quantgate-skipped"
 
 
 @router.post("/v1/chat/completions")
@@ -64,11 +65,21 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     parsed = validate(schema, body)
     model: str = parsed.model  # type: ignore[attr-defined]
     route = resolve(state.profile, model)
-    candidates = [u for name in route.variants if (u := state.pool.get(name)) is not None]
+    candidates, skipped = [], []
+    for name in route.variants:
+        upstream = state.pool.get(name)
+        if upstream is not None and state.healthy(name):
+            candidates.append(upstream)
+        else:
+            skipped.append(name)
     if not candidates:
-        raise UpstreamUnavailable(f"no variant of `{model}` is running")
+        raise UpstreamUnavailable(
+            f"no variant of `{model}` is up (down or restarting: {', '.join(skipped)})"
+        )
     served = await open_first(candidates, path, body, stream=bool(parsed.stream))  # type: ignore[attr-defined]
     headers = {VARIANT_HEADER: served.upstream.name}
     if served.failed:
         headers[FAILOVER_HEADER] = ",".join(name for name, _ in served.failed)
+    if skipped:
+        headers[SKIPPED_HEADER] = ",".join(skipped)
     return to_response(served.reply, model, headers)

@@ -22,10 +22,13 @@ class UpstreamPool:
         settings: GatewaySettings,
         *,
         endpoints: Mapping[str, str] | None = None,
+        served_models: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> UpstreamPool:
-        """Clients for every variant; `endpoints` gives URLs of engines started elsewhere."""
+        """Clients for every variant; `endpoints` and `served_models` describe the engines
+        started by the supervisor (their URL and the model name they serve)."""
         endpoints = endpoints or {}
+        served_models = served_models or {}
         timeouts = Timeouts(
             settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout
         )
@@ -45,6 +48,7 @@ class UpstreamPool:
                     headers["authorization"] = f"Bearer {engine.api_key}"
             elif variant.name in endpoints:
                 url = endpoints[variant.name]
+                served_model = served_models.get(variant.name)
             else:
                 continue  # a managed engine that is not running: not a candidate
             client = httpx.AsyncClient(

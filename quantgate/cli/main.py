@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from quantgate.cli import mock, profile, serve
-from quantgate.errors import ConfigError
+from quantgate.cli import build, mock, profile, serve
+from quantgate.errors import BuildError, ConfigError, EngineError
 
 app = typer.Typer(
     name="quantgate",
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("build")(build.build)
 app.add_typer(profile.app, name="profile")
 app.command("mock-server")(mock.mock_server)
 
@@ -27,3 +28,6 @@ def main() -> None:
     except ConfigError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except (BuildError, EngineError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)

@@ -1,43 +1,86 @@
-"""`quantgate serve`: run the gateway over a profile's variants."""
+"""`quantgate serve`: build what is missing, start the engines, run the gateway."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from quantgate.errors import ConfigError
-from quantgate.profile import ExternalEngine, load_profile
+from quantgate.profile import ExternalEngine, Profile, load_profile
+
+DEFAULT_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "demo-llamacpp.yaml"
 
 
 def serve(
-    profile_path: Path = typer.Option(..., "--profile", "-p", help="profile YAML"),
+    profile_path: Path = typer.Option(
+        DEFAULT_PROFILE, "--profile", "-p", help="profile YAML (default: the llama.cpp demo)"
+    ),
     host: str | None = typer.Option(None, help="address to bind [env QUANTGATE_HOST]"),
     port: int | None = typer.Option(None, help="port to bind [env QUANTGATE_PORT]"),
+    memory_check: bool = typer.Option(
+        True, help="refuse to start engines whose estimated memory exceeds what is available"
+    ),
 ) -> None:
-    """Serve the OpenAI API at http://HOST:PORT/v1 over the profile's variants."""
+    """Serve the OpenAI API at http://HOST:PORT/v1 over the profile's variants.
+
+    Artifacts the profile declares are built first if missing (cached after), every managed
+    engine (llama.cpp, vLLM) is started on a free port and supervised; Ctrl-C stops them all.
+    """
+    import anyio
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.engines.base import Artifact
+    from gateway.engines.plan import check_memory, plan_engines, resolve_artifacts
+    from gateway.engines.supervisor import Supervisor
     from gateway.settings import GatewaySettings
+    from quantgate.cli.progress import build_progress
+    from quantize.build import build_profile
+    from quantize.cache import ArtifactCache, default_root
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     profile = load_profile(profile_path)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = GatewaySettings(**overrides)  # type: ignore[arg-type]
-    managed = [v.name for v in profile.variants if not isinstance(v.engine, ExternalEngine)]
-    if len(managed) == len(profile.variants):
-        raise ConfigError(
-            f"{profile_path}: every variant needs an engine started by quantgate "
-            f"({', '.join(managed)}); engine supervision is not part of this build yet"
-        )
     console = Console(stderr=True)
+
+    supervisor = None
+    if any(not isinstance(v.engine, ExternalEngine) for v in profile.variants):
+        with build_progress() as on_event:
+            built = build_profile(profile, ArtifactCache(), progress=on_event)
+        artifacts = {name: Artifact(Path(b.entry.path), b.entry.info) for name, b in built.items()}
+        plan = plan_engines(profile, resolve_artifacts(profile, artifacts, profile_path.parent))
+        if memory_check:
+            need = check_memory(plan)
+            console.print(f"memory: the engines need about {need / 2**30:.1f} GiB at peak")
+        supervisor = Supervisor(plan, default_root() / "logs" / profile.model)
+
+    _print_plan(console, profile, settings.host, settings.port)
+    try:
+        if supervisor is not None:
+            console.print("starting the engines ...")
+            ready = anyio.run(supervisor.start)
+            for name, process in supervisor.processes().items():
+                took = f"ready in {ready[name]:.1f} s" if name in ready else "FAILED (retrying)"
+                console.print(
+                    f"  {name}: pid {process.pid}, port {process.port}, {took}, "
+                    f"{process.rss_bytes() / 2**20:.0f} MiB resident"
+                )
+        app = create_app(profile, settings, supervisor=supervisor)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _print_plan(console: Console, profile: Profile, host: str, port: int) -> None:
     console.print(
-        f"quantgate: serving `{profile.model}` at http://{settings.host}:{settings.port}/v1"
+        f"quantgate: `{profile.model}` at http://{host}:{port}/v1 "
+        f"(default variant: {profile.default_variant})"
     )
     for v in profile.variants:
-        where = str(v.engine.url) if isinstance(v.engine, ExternalEngine) else "not started"
-        mark = " (default)" if v.name == profile.default_variant else ""
-        console.print(f"  {profile.model}@{v.name}{mark}: {v.quant.label} {where}")
-    app = create_app(profile, settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        where = str(v.engine.url) if isinstance(v.engine, ExternalEngine) else v.engine.kind
+        console.print(f"  {profile.model}@{v.name}: {v.quant.label} {v.quant.method} [{where}]")

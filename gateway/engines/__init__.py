@@ -1,0 +1,1 @@
+"""Engine supervision: start each managed variant's server, watch it, restart it, stop it."""

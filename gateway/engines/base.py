@@ -1,0 +1,26 @@
+"""What every engine driver produces: how to launch one variant and what it will cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built model file or folder, and what the build recorded about it."""
+
+    path: Path
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    argv: list[str]
+    served_model: str  # the name the server expects in requests
+    memory_bytes: int  # estimated peak resident memory
+    env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/v1/models"
+    start_timeout: float = 120.0
+    memory_detail: str = ""  # how the estimate was made

@@ -1,0 +1,89 @@
+"""llama.cpp through `llama-cpp-python[server]`: one process per variant.
+
+The KV-cache type follows the variant's quant spec (kv_bits 8 -> q8_0, 4 -> q4_0; a quantized
+V cache needs flash attention). `logits_all` (the server's default) is what makes logprobs
+work; it keeps a float per vocabulary entry per context position, which dominates memory for
+large vocabularies (Gemma 3: 262k entries = 1 MiB per position).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from gateway.engines.base import Artifact, LaunchSpec
+from quantgate.errors import ConfigError
+from quantgate.profile import LlamaCppEngine, Variant
+
+KV_TYPES = {8: 8, 4: 2}  # kv_bits -> ggml type id (q8_0, q4_0)
+OVERHEAD = 350 * 2**20  # interpreter, server, compute buffers
+
+
+def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
+    engine = variant.engine
+    assert isinstance(engine, LlamaCppEngine)
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError(
+            f"variant {variant.name} needs llama-cpp-python: run `make install` "
+            "or pip install 'quantgate[llamacpp]'"
+        )
+    args: dict[str, Any] = {
+        "model": str(artifact.path),
+        "model_alias": variant.name,
+        "host": "127.0.0.1",
+        "port": port,
+        "n_ctx": variant.max_context,
+        "n_threads": os.cpu_count() or 1,
+        "verbose": False,
+    }
+    kv_bits = int(variant.quant.kv_bits)
+    if kv_bits < 16:
+        if kv_bits not in KV_TYPES:
+            raise ConfigError(
+                f"variant {variant.name}: llama.cpp has no {kv_bits}-bit KV "
+                f"cache; use kv_bits 8 (q8_0) or 4 (q4_0)"
+            )
+        args.update(flash_attn=True, type_k=KV_TYPES[kv_bits], type_v=KV_TYPES[kv_bits])
+    args.update(engine.args)
+    argv = [sys.executable, "-m", "llama_cpp.server"]
+    for key, value in args.items():
+        argv += [f"--{key}", str(value)]
+    memory, detail = estimate_memory(
+        artifact, variant.max_context, kv_bits, logits_all=_truthy(args.get("logits_all", True))
+    )
+    return LaunchSpec(
+        argv=argv,
+        served_model=variant.name,
+        memory_bytes=memory,
+        memory_detail=detail,
+        start_timeout=120.0,
+    )
+
+
+def estimate_memory(
+    artifact: Artifact, n_ctx: int, kv_bits: int, *, logits_all: bool
+) -> tuple[int, str]:
+    """Peak resident bytes: weights + KV cache + logits buffer + a fixed overhead."""
+    shape = artifact.info.get("shape")
+    if not shape:
+        raise ConfigError(f"{artifact.path}: no GGUF shape recorded; is it a GGUF file?")
+    weights = artifact.path.stat().st_size
+    kv_bytes_per = {16: 2.0, 8: 34 / 32, 4: 18 / 32}.get(kv_bits, 2.0)
+    per_position = (
+        shape["layers"] * shape["kv_heads"] * (shape["key_length"] + shape["value_length"])
+    )
+    kv = int(n_ctx * per_position * kv_bytes_per)
+    logits = (n_ctx if logits_all else 512) * shape["vocab"] * 4
+    total = weights + kv + logits + OVERHEAD
+    mib = 2**20
+    detail = (
+        f"weights {weights // mib} MiB + KV {kv // mib} MiB + logits {logits // mib} MiB "
+        f"+ overhead {OVERHEAD // mib} MiB"
+    )
+    return total, detail
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() not in ("false", "0", "no")

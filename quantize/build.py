@@ -1,0 +1,136 @@
+"""Build what a profile declares, sources first, skipping what the cache already holds."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quantgate.errors import BuildError
+from quantgate.profile import Profile
+from quantgate.profile.schema import LlamaCppEngine, VllmEngine
+from quantize.cache import ArtifactCache, Entry
+
+# recipe kind -> (builder module, suffix of what it writes)
+BUILDERS: dict[str, tuple[str, str]] = {
+    "gguf-package": ("quantize.builders.gguf_package", ".gguf"),
+    "llamacpp-quantize": ("quantize.builders.llamacpp_quantize", ".gguf"),
+    "hf-dequantize": ("quantize.builders.hf_dequantize", ""),
+    "llmcompressor": ("quantize.builders.llmcompressor", ""),
+    "autoawq": ("quantize.builders.autoawq", ""),
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    name: str
+    entry: Entry
+    cached: bool  # True when nothing had to be built
+
+
+Progress = Callable[[str, str], None]  # (artifact name, event: "start" | "cached" | "built")
+
+
+def needed_artifacts(profile: Profile, variants: list[str] | None = None) -> list[str]:
+    """Artifact names the (selected) variants' engines need, in build order, no repeats."""
+    order: list[str] = []
+    for variant in profile.variants:
+        if variants is not None and variant.name not in variants:
+            continue
+        engine = variant.engine
+        if isinstance(engine, LlamaCppEngine | VllmEngine) and engine.artifact in profile.artifacts:
+            for name in profile.build_order(engine.artifact):
+                if name not in order:
+                    order.append(name)
+    return order
+
+
+def build_profile(
+    profile: Profile,
+    cache: ArtifactCache,
+    *,
+    names: list[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Built]:
+    """Build `names` (default: everything the variants need); return every artifact's entry."""
+    results: dict[str, Built] = {}
+    for name in names if names is not None else needed_artifacts(profile):
+        for step in profile.build_order(name):
+            if step not in results:
+                results[step] = _build_one(profile, cache, step, results, progress)
+    return results
+
+
+def _build_one(
+    profile: Profile,
+    cache: ArtifactCache,
+    name: str,
+    done: dict[str, Built],
+    progress: Progress | None,
+) -> Built:
+    recipe = profile.artifacts[name]
+    source_name = getattr(recipe, "source", None)
+    source = done[source_name].entry if source_name else None
+    key = cache.key(recipe, source.key if source else None)
+    entry = cache.lookup(key)
+    if entry is not None:
+        if progress:
+            progress(name, "cached")
+        return Built(name, entry, cached=True)
+    if progress:
+        progress(name, "start")
+    module_name, suffix = BUILDERS[recipe.kind]
+    out = cache.target(name, key, suffix)
+    partial = out.with_name(out.name + ".partial")
+    log_path = out.with_name(out.name + ".log")
+    _remove(partial)
+    cache.root.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        try:
+            builder = importlib.import_module(module_name)
+            builder.build(recipe, Path(source.path) if source else None, partial, log)
+        except BuildError as exc:
+            _remove(partial)
+            raise BuildError(f"artifact {name!r} ({recipe.kind}): {exc}; log: {log_path}") from exc
+        except Exception as exc:
+            _remove(partial)
+            raise BuildError(
+                f"artifact {name!r} ({recipe.kind}) failed: {type(exc).__name__}: {exc}; "
+                f"log: {log_path}"
+            ) from exc
+    if not partial.exists():
+        raise BuildError(f"artifact {name!r} ({recipe.kind}) wrote nothing; log: {log_path}")
+    seconds = time.monotonic() - started
+    info = describe(partial)
+    _remove(out)
+    partial.rename(out)
+    entry = cache.record(name, key, out, recipe, seconds, info)
+    if progress:
+        progress(name, "built")
+    return Built(name, entry, cached=False)
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """What an artifact holds, kept in the manifest (GGUF: tensor types, bpw, shape)."""
+    if path.is_file() and _is_gguf(path):
+        from quantize.inspect_gguf import inspect
+
+        return inspect(path)
+    return {}
+
+
+def _is_gguf(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"GGUF"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()

@@ -1,0 +1,92 @@
+"""The supervisor on real processes (the mock server stands in for an engine)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gateway.engines.base import LaunchSpec
+from gateway.engines.supervisor import State, Supervisor, SupervisorSettings
+from quantgate.errors import EngineError
+from tests.integration.processes import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+FAST = SupervisorSettings(check_interval=0.1, probe_timeout=1.0, backoff_initial=0.2)
+
+
+def mock_engine(port: int, **kw: object) -> tuple[LaunchSpec, int]:
+    argv = [sys.executable, "-m", "quantgate", "mock-server", "--port", str(port)]
+    return LaunchSpec(
+        argv=argv, served_model="mock-model", memory_bytes=0, ready_path="/health", **kw
+    ), port  # type: ignore[arg-type]
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def test_a_killed_engine_is_restarted_on_its_port(tmp_path: Path) -> None:
+    port = free_port()
+    sup = Supervisor({"a": mock_engine(port)}, tmp_path, FAST)
+    try:
+        started = await sup.start()
+        assert set(started) == {"a"} and sup.healthy("a")
+        pid = sup.status()["a"]["pid"]
+        assert isinstance(pid, int)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sup.watch)
+            os.kill(pid, signal.SIGKILL)
+            with anyio.fail_after(60):
+                while not (sup.state("a") is State.HEALTHY and sup.status()["a"]["pid"] != pid):  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            tg.cancel_scope.cancel()
+        assert sup.status()["a"]["restarts"] == 1
+        assert sup.endpoints["a"] == f"http://127.0.0.1:{port}/v1"
+    finally:
+        sup.stop()
+    assert gone(sup.status()["a"]["pid"])  # type: ignore[arg-type]
+    assert sup.state("a") is State.STOPPED
+
+
+async def test_an_engine_that_exits_reports_its_log(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import sys; print('unknown flag --frobnicate'); sys.exit(3)"]
+    spec = LaunchSpec(argv=argv, served_model="x", memory_bytes=0)
+    sup = Supervisor({"bad": (spec, free_port())}, tmp_path, FAST)
+    with pytest.raises(EngineError, match=r"(?s)exited with 3.*unknown flag --frobnicate"):
+        await sup.start()
+
+
+async def test_an_engine_that_never_gets_ready_times_out(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import time; print('loading...', flush=True); time.sleep(60)"]
+    spec = LaunchSpec(argv=argv, served_model="x", memory_bytes=0, start_timeout=1.0)
+    sup = Supervisor({"slow": (spec, free_port())}, tmp_path, FAST)
+    t0 = time.monotonic()
+    with pytest.raises(EngineError, match=r"(?s)not ready after 1 s.*loading"):
+        await sup.start()
+    assert time.monotonic() - t0 < 30
+    assert gone(sup.status()["slow"]["pid"])  # type: ignore[arg-type]
+
+
+async def test_one_failed_variant_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad = LaunchSpec(
+        argv=[sys.executable, "-c", "raise SystemExit(1)"], served_model="x", memory_bytes=0
+    )
+    sup = Supervisor({"good": mock_engine(free_port()), "bad": (bad, free_port())}, tmp_path, FAST)
+    try:
+        started = await sup.start()
+        assert set(started) == {"good"}
+        assert sup.healthy("good") and not sup.healthy("bad")
+        assert sup.state("bad") is State.RESTARTING
+    finally:
+        sup.stop()

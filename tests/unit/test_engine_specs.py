@@ -1,0 +1,110 @@
+"""Engine launch specs and the memory check: pure functions of the profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.engines import llamacpp, vllm
+from gateway.engines.base import Artifact, LaunchSpec
+from gateway.engines.plan import check_memory
+from quantgate.errors import ConfigError, MemoryBudgetError
+from quantgate.profile import Variant
+
+SHAPE = {
+    "layers": 18,
+    "kv_heads": 1,
+    "key_length": 256,
+    "value_length": 256,
+    "vocab": 262144,
+    "architecture": "gemma3",
+    "context_length": 32768,
+}
+GiB = 2**30
+
+
+def variant(kind: str, kv_bits: int = 16, **args: object) -> Variant:
+    return Variant.model_validate(
+        {
+            "name": "v1",
+            "max_context": 2048,
+            "quant": {"w_bits": 4, "kv_bits": kv_bits},
+            "engine": {"kind": kind, "artifact": "x", "args": args},
+        }
+    )
+
+
+@pytest.fixture
+def gguf(tmp_path: Path) -> Artifact:
+    path = tmp_path / "m.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 1000)
+    return Artifact(path, {"shape": SHAPE})
+
+
+def flags(argv: list[str]) -> dict[str, str]:
+    return {argv[i][2:]: argv[i + 1] for i in range(3, len(argv) - 1, 2)}
+
+
+@pytest.mark.parametrize(("kv_bits", "kv_type"), [(16, None), (8, "8"), (4, "2")])
+def test_llamacpp_kv_cache_follows_the_quant_spec(
+    gguf: Artifact, kv_bits: int, kv_type: str | None
+) -> None:
+    spec = llamacpp.launch_spec(variant("llamacpp", kv_bits), gguf, 4242)
+    f = flags(spec.argv)
+    assert spec.argv[1:3] == ["-m", "llama_cpp.server"]
+    assert (f["port"], f["n_ctx"], f["model_alias"]) == ("4242", "2048", "v1")
+    assert f.get("type_k") == kv_type and f.get("type_v") == kv_type
+    assert (f.get("flash_attn") == "True") == (kv_type is not None)
+    assert spec.served_model == "v1"
+
+
+def test_llamacpp_args_override_and_reject_unknown_kv(gguf: Artifact) -> None:
+    spec = llamacpp.launch_spec(variant("llamacpp", chat_format="gemma", n_threads=1), gguf, 1)
+    assert flags(spec.argv)["chat_format"] == "gemma"
+    assert flags(spec.argv)["n_threads"] == "1"
+    with pytest.raises(ConfigError, match="no 3-bit KV"):
+        llamacpp.launch_spec(variant("llamacpp", kv_bits=3), gguf, 1)
+
+
+def test_llamacpp_memory_counts_logits_for_every_position(gguf: Artifact) -> None:
+    with_logits, detail = llamacpp.estimate_memory(gguf, 2048, 16, logits_all=True)
+    without, _ = llamacpp.estimate_memory(gguf, 2048, 16, logits_all=False)
+    assert with_logits - without == (2048 - 512) * 262144 * 4
+    assert "logits 2048 MiB" in detail
+    kv16, _ = llamacpp.estimate_memory(gguf, 2048, 16, logits_all=False)
+    kv4, _ = llamacpp.estimate_memory(gguf, 2048, 4, logits_all=False)
+    per_position = 18 * 1 * (256 + 256)  # layers x kv heads x (key + value) elements
+    assert kv16 - kv4 == int(2048 * per_position * 2.0) - int(2048 * per_position * 18 / 32)
+
+
+def test_vllm_spec_applies_the_cpu_workarounds(tmp_path: Path) -> None:
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"\0" * 4096)
+    spec = vllm.launch_spec(
+        variant("vllm", 8, **{"cpu-kvcache-space-gib": 2}), Artifact(folder), 5555
+    )
+    assert spec.argv[1] == str(vllm.ENTRY) and spec.argv[2] == str(folder)
+    joined = " ".join(spec.argv)
+    assert "--served-model-name v1" in joined and "--max-model-len 2048" in joined
+    assert "--kv-cache-dtype fp8" in joined and "--enforce-eager" in joined
+    assert "cpu-kvcache" not in joined
+    assert spec.env["VLLM_CPU_KVCACHE_SPACE"] == "2"
+    assert spec.env["TMPDIR"].endswith("v1/tmp") and "VLLM_CACHE_ROOT" in spec.env
+    assert spec.memory_bytes > 2 * GiB
+    with pytest.raises(ConfigError, match="not 4-bit"):
+        vllm.launch_spec(variant("vllm", 4), Artifact(folder), 1)
+
+
+def test_memory_check_names_each_variant_and_the_shortfall() -> None:
+    plan = {
+        name: (LaunchSpec(argv=[], served_model=name, memory_bytes=3 * GiB, memory_detail="d"), 1)
+        for name in ("a", "b", "c")
+    }
+    assert check_memory(plan, available=10 * GiB) == 9 * GiB
+    with pytest.raises(MemoryBudgetError) as info:
+        check_memory(plan, available=8 * GiB)
+    text = str(info.value)
+    assert "need about 9.0 GiB but 8.0 GiB is available (1.0 GiB short)" in text
+    assert all(f"  - {n}: 3.0 GiB (d)" in text for n in "abc")
