@@ -15,13 +15,15 @@ from quantgate.profile import Profile
 from quantgate.profile.schema import LlamaCppEngine, VllmEngine
 from quantize.cache import ArtifactCache, Entry
 
-# recipe kind -> (builder module, suffix of what it writes)
-BUILDERS: dict[str, tuple[str, str]] = {
-    "gguf-package": ("quantize.builders.gguf_package", ".gguf"),
-    "llamacpp-quantize": ("quantize.builders.llamacpp_quantize", ".gguf"),
-    "hf-dequantize": ("quantize.builders.hf_dequantize", ""),
-    "llmcompressor": ("quantize.builders.llmcompressor", ""),
-    "autoawq": ("quantize.builders.autoawq", ""),
+# recipe kind -> (builder module, suffix of what it writes, builder version). The version is
+# part of every artifact's cache key: bump it when a builder's output changes.
+BUILDERS: dict[str, tuple[str, str, str]] = {
+    "gguf-package": ("quantize.builders.gguf_package", ".gguf", "1"),
+    "hf-folder": ("quantize.builders.hf_folder", "", "1"),
+    "llamacpp-quantize": ("quantize.builders.llamacpp_quantize", ".gguf", "1"),
+    "hf-dequantize": ("quantize.builders.hf_dequantize", "", "2"),  # 2: BPE tokenizer repair
+    "llmcompressor": ("quantize.builders.llmcompressor", "", "1"),
+    "autoawq": ("quantize.builders.autoawq", "", "1"),
 }
 
 
@@ -56,12 +58,40 @@ def build_profile(
     names: list[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Built]:
-    """Build `names` (default: everything the variants need); return every artifact's entry."""
-    results: dict[str, Built] = {}
+    """Build `names` (default: everything the variants need); return every artifact's entry.
+
+    One build at a time per cache: when something is missing, a second `quantgate build` or
+    `serve` waits for the first to finish (and then finds its work done).
+    """
+    steps: list[str] = []
     for name in names if names is not None else needed_artifacts(profile):
-        for step in profile.build_order(name):
-            if step not in results:
-                results[step] = _build_one(profile, cache, step, results, progress)
+        steps += [step for step in profile.build_order(name) if step not in steps]
+    try:
+        results = _build_steps(profile, cache, steps, None, build=False)
+    except _Missing:
+        with cache.lock():
+            return _build_steps(profile, cache, steps, progress, build=True)
+    if progress:
+        for name in results:
+            progress(name, "cached")
+    return results
+
+
+class _Missing(Exception):
+    pass
+
+
+def _build_steps(
+    profile: Profile,
+    cache: ArtifactCache,
+    steps: list[str],
+    progress: Progress | None,
+    *,
+    build: bool,
+) -> dict[str, Built]:
+    results: dict[str, Built] = {}
+    for step in steps:
+        results[step] = _build_one(profile, cache, step, results, progress, build=build)
     return results
 
 
@@ -71,19 +101,23 @@ def _build_one(
     name: str,
     done: dict[str, Built],
     progress: Progress | None,
+    *,
+    build: bool = True,
 ) -> Built:
     recipe = profile.artifacts[name]
     source_name = getattr(recipe, "source", None)
     source = done[source_name].entry if source_name else None
-    key = cache.key(recipe, source.key if source else None)
+    module_name, suffix, version = BUILDERS[recipe.kind]
+    key = cache.key(recipe, source.key if source else None, version)
     entry = cache.lookup(key)
     if entry is not None:
         if progress:
             progress(name, "cached")
         return Built(name, entry, cached=True)
+    if not build:
+        raise _Missing(name)
     if progress:
         progress(name, "start")
-    module_name, suffix = BUILDERS[recipe.kind]
     out = cache.target(name, key, suffix)
     partial = out.with_name(out.name + ".partial")
     log_path = out.with_name(out.name + ".log")

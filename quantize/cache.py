@@ -7,10 +7,13 @@ place only when the build succeeded: nothing half-written is ever taken for an a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +45,9 @@ class ArtifactCache:
         self.manifest_path = self.root / "manifest.json"
 
     @staticmethod
-    def key(recipe: BaseModel, source_key: str | None) -> str:
-        text = json.dumps(recipe.model_dump(mode="json"), sort_keys=True) + (source_key or "")
+    def key(recipe: BaseModel, source_key: str | None, version: str = "1") -> str:
+        recipe_text = json.dumps(recipe.model_dump(mode="json"), sort_keys=True)
+        text = f"{recipe_text}|{source_key or ''}|{version}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def target(self, name: str, key: str, suffix: str) -> Path:
@@ -89,6 +93,17 @@ class ArtifactCache:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
         os.replace(tmp, self.manifest_path)
         return entry
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive lock on the cache, held while building."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _read(self) -> dict[str, Any]:
         try:

@@ -44,9 +44,9 @@ def resolve_artifacts(
 
 
 def plan_engines(
-    profile: Profile, artifacts: Mapping[str, Artifact]
+    profile: Profile, artifacts: Mapping[str, Artifact], base_dir: Path
 ) -> dict[str, tuple[LaunchSpec, int]]:
-    """A launch spec and a free port for every managed variant."""
+    """A launch spec and a free port for every managed variant (paths are profile-relative)."""
     plan = {}
     for variant in profile.variants:
         if variant.name not in artifacts:
@@ -55,7 +55,7 @@ def plan_engines(
         if variant.engine.kind == "llamacpp":
             spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
         else:
-            spec = vllm.launch_spec(variant, artifacts[variant.name], port)
+            spec = vllm.launch_spec(variant, artifacts[variant.name], port, base_dir)
         plan[variant.name] = (spec, port)
     return plan
 

@@ -97,8 +97,15 @@ class EngineProcess:
         return "".join(b.decode("utf-8", "replace") for b in tail).rstrip()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the engine's process group, SIGKILL it if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
+        """SIGTERM the engine's process group, SIGKILL it if it lingers.
+
+        If the leader is already dead (a crash, a kill -9), its children may live on (vLLM's
+        engine core and worker): the group is killed all the same.
+        """
+        if self.proc is None:
+            return
+        if self.proc.poll() is not None:
+            _signal_group(self.proc.pid, signal.SIGKILL)
             return
         _signal_group(self.proc.pid, signal.SIGTERM)
         try:
@@ -107,11 +114,11 @@ class EngineProcess:
             _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout)
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the engine and every process in its session."""
+    def memory_bytes(self) -> int:
+        """Memory of the engine and every process in its session (PSS)."""
         if self.pid is None:
             return 0
-        return session_rss(self.pid)
+        return session_memory(self.pid)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -119,14 +126,18 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def session_rss(sid: int) -> int:
+def session_memory(sid: int) -> int:
+    """Proportional set size (shared pages split among their users) of a session's processes."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            # fields after the command: state ppid pgrp session ...; rss is field 24 overall
-            if int(fields[3]) == sid:
-                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            # fields after the command: state ppid pgrp session ...
+            if int(stat.read_text().rsplit(")", 1)[1].split()[3]) != sid:
+                continue
+            rollup = (stat.parent / "smaps_rollup").read_text()
         except (OSError, ValueError, IndexError):
             continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
     return total

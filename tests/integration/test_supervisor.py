@@ -90,3 +90,26 @@ async def test_one_failed_variant_does_not_stop_the_others(tmp_path: Path) -> No
         assert sup.state("bad") is State.RESTARTING
     finally:
         sup.stop()
+
+
+def test_stop_kills_the_children_a_dead_leader_left(tmp_path: Path) -> None:
+    from gateway.engines.process import EngineProcess
+
+    pid_file = tmp_path / "child.pid"
+    code = (
+        "import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', "
+        "'import time; time.sleep(120)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))"
+    )
+    spec = LaunchSpec(argv=[sys.executable, "-c", code], served_model="x", memory_bytes=0)
+    engine = EngineProcess("leader", spec, free_port(), tmp_path / "leader.log")
+    engine.start()
+    assert engine.proc is not None
+    engine.proc.wait(30)  # the leader exits, its child lives on in the group
+    child = int(pid_file.read_text())
+    assert not gone(child)
+    engine.stop()
+    deadline = time.monotonic() + 10
+    while not gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(child)

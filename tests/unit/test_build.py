@@ -34,7 +34,7 @@ def fake_builders(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_builder.calls.clear()
     fake_builder.fail_on.clear()
     for kind in ("gguf-package", "llamacpp-quantize"):
-        monkeypatch.setitem(build_mod.BUILDERS, kind, ("tests.unit.fake_builder", ".bin"))
+        monkeypatch.setitem(build_mod.BUILDERS, kind, ("tests.unit.fake_builder", ".bin", "1"))
 
 
 def test_needed_artifacts_are_sources_first_without_repeats() -> None:
@@ -64,6 +64,18 @@ def test_changing_a_source_rebuilds_what_depends_on_it(tmp_path: Path) -> None:
     assert not any(b.cached for b in rebuilt.values())
 
 
+def test_a_new_builder_version_rebuilds_its_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ArtifactCache(tmp_path)
+    build_profile(parse_profile(PROFILE), cache)
+    monkeypatch.setitem(
+        build_mod.BUILDERS, "llamacpp-quantize", ("tests.unit.fake_builder", ".bin", "2")
+    )
+    again = build_profile(parse_profile(PROFILE), cache)
+    assert again["base"].cached and not again["q8"].cached and not again["q2"].cached
+
+
 def test_a_tampered_artifact_is_rebuilt(tmp_path: Path) -> None:
     profile, cache = parse_profile(PROFILE), ArtifactCache(tmp_path)
     path = Path(build_profile(profile, cache)["q2"].entry.path)
@@ -82,7 +94,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path: Path) -> None:
     assert not any(name.endswith(".partial") for name in leftovers)
     assert not any(name.startswith("q2-") and name.endswith(".bin") for name in leftovers)
     assert any(name.startswith("q2-") and name.endswith(".log") for name in leftovers)
-    assert ArtifactCache(tmp_path).lookup(ArtifactCache.key(profile.artifacts["base"], None))
+    assert ArtifactCache(tmp_path).lookup(ArtifactCache.key(profile.artifacts["base"], None, "1"))
 
 
 def test_only_the_named_artifacts_are_built(tmp_path: Path) -> None:

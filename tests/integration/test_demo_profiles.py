@@ -1,0 +1,174 @@
+"""Both demo profiles end to end: real engines, the real gateway, the OpenAI SDK.
+
+`quantgate serve --profile ...` builds the variants (cached under ~/.cache/quantgate; the
+first run also creates the engine environments) and starts one engine per variant; the tests
+talk to the gateway only. One profile runs at a time (the two would not fit in memory).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import yaml
+
+from tests.integration.processes import Process, free_port, quantgate
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = "gemma3-270m"
+# fixed greedy prompts where a 270M base model has a confident answer
+PROMPTS = [
+    "The capital of France is Paris. The capital of Italy is",
+    "2 + 3 =",
+    "Q: What color is the sky?\nA:",
+    "One, two, three, four,",
+    "The opposite of hot is",
+]
+
+
+@dataclass(frozen=True)
+class Demo:
+    profile: str
+    reference: str
+    w8: str
+    lowest: str
+    start_timeout: float  # includes building on a machine without the cache
+    restart_timeout: float
+
+    @property
+    def variants(self) -> list[str]:
+        data = yaml.safe_load((REPO / "profiles" / self.profile).read_text())
+        return [v["name"] for v in data["variants"]]
+
+
+DEMOS = [
+    Demo("demo-llamacpp.yaml", "f16", "q8_0", "q3k-mix", 900, 120),
+    Demo("demo-vllm-cpu.yaml", "bf16", "w8a8", "w4a16", 2400, 600),
+]
+
+
+@pytest.fixture(scope="module", params=DEMOS, ids=lambda d: d.profile.removesuffix(".yaml"))
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Demo, str]]:
+    spec: Demo = request.param
+    port = free_port()
+    proc = Process(
+        f"gateway-{spec.profile}",
+        quantgate("serve", "--profile", str(REPO / "profiles" / spec.profile), "--port", str(port)),
+        tmp_path_factory.mktemp("logs"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_http(base + "/health", timeout=spec.start_timeout)
+        yield spec, base
+    finally:
+        proc.stop(timeout=60)
+
+
+def client_for(base: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=180)
+
+
+def test_models_match_the_profile(demo: tuple[Demo, str]) -> None:
+    spec, base = demo
+    ids = [m.id for m in client_for(base).models.list()]
+    assert ids == [MODEL] + [f"{MODEL}@{v}" for v in spec.variants]
+
+
+def test_completion_with_logprobs_on_each_variant(demo: tuple[Demo, str]) -> None:
+    spec, base = demo
+    client = client_for(base)
+    for variant in spec.variants:
+        raw = client.completions.with_raw_response.create(
+            model=f"{MODEL}@{variant}", prompt=PROMPTS[0], max_tokens=3, temperature=0, logprobs=1
+        )
+        assert raw.headers["x-quantgate-variant"] == variant
+        reply = raw.parse()
+        assert reply.model == f"{MODEL}@{variant}"
+        logprobs = reply.choices[0].logprobs
+        assert logprobs is not None and logprobs.token_logprobs, variant
+        assert len(logprobs.token_logprobs) == reply.usage.completion_tokens
+        assert all(lp <= 0 for lp in logprobs.token_logprobs)
+        assert "Rome" in reply.choices[0].text, (variant, reply.choices[0].text)
+
+
+def test_chat_and_stream_on_each_variant(demo: tuple[Demo, str]) -> None:
+    spec, base = demo
+    client = client_for(base)
+    msgs = [{"role": "user", "content": "Say hello."}]
+    for variant in spec.variants:
+        reply = client.chat.completions.create(
+            model=f"{MODEL}@{variant}", messages=msgs, max_tokens=6, temperature=0
+        )
+        assert reply.model == f"{MODEL}@{variant}"
+        assert reply.choices[0].message.role == "assistant"
+        assert reply.usage is not None and reply.usage.completion_tokens > 0
+        chunks = list(
+            client.chat.completions.create(
+                model=f"{MODEL}@{variant}", messages=msgs, max_tokens=6, temperature=0, stream=True
+            )
+        )
+        assert chunks and all(c.model == f"{MODEL}@{variant}" for c in chunks)
+        with_choices = [c for c in chunks if c.choices]
+        assert with_choices[0].choices[0].delta.role == "assistant"
+        # the stream ends with a finish reason (its text may differ from the non-streamed
+        # one: llama-cpp-python reuses its prompt cache and applies stop strings per mode)
+        assert with_choices[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_lowest_bit_variant_differs_from_reference(demo: tuple[Demo, str]) -> None:
+    spec, base = demo
+    client = client_for(base)
+
+    def greedy(variant: str) -> list[str]:
+        return [
+            client.completions.create(
+                model=f"{MODEL}@{variant}", prompt=p, max_tokens=8, temperature=0
+            )
+            .choices[0]
+            .text
+            for p in PROMPTS
+        ]
+
+    reference, low = greedy(spec.reference), greedy(spec.lowest)
+    assert reference != low, f"{spec.lowest} answered exactly like {spec.reference}: {low}"
+
+
+def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo, str]) -> None:
+    spec, base = demo
+    client = client_for(base)
+    default = yaml.safe_load((REPO / "profiles" / spec.profile).read_text())["default_variant"]
+    pid = httpx.get(base + "/ready").json()["engines"][default]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + spec.restart_timeout
+    served_by: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            raw = client.completions.with_raw_response.create(
+                model=MODEL, prompt="2 + 3 =", max_tokens=2, temperature=0, timeout=60
+            )
+            served_by.append(raw.headers["x-quantgate-variant"])
+        except openai.InternalServerError as exc:  # a clean 503 is acceptable, a hang is not
+            assert exc.status_code == 503
+        state = httpx.get(base + "/ready").json()["engines"][default]
+        if state["state"] == "healthy" and state["pid"] != pid:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"{default} was not restarted within {spec.restart_timeout} s: {state}")
+    assert state["restarts"] >= 1
+    assert any(v != default for v in served_by), "no request was served while it was down"
+    pinned = client.completions.create(
+        model=f"{MODEL}@{default}", prompt="2 + 3 =", max_tokens=2, temperature=0
+    )
+    assert pinned.choices[0].text
