@@ -10,7 +10,7 @@ from rich.table import Table
 
 from quantgate.cli.progress import build_progress
 from quantgate.profile import load_profile
-from quantize.build import build_profile, needed_artifacts
+from quantize.build import build_profile
 from quantize.cache import ArtifactCache
 from quantize.inspect_gguf import describe_holds
 
@@ -24,14 +24,14 @@ def build(
         None, help="cache root [env QUANTGATE_CACHE, default ~/.cache/quantgate]"
     ),
 ) -> None:
-    """Build the artifacts PROFILE's variants need, with progress; cached ones are reused.
+    """Build every artifact PROFILE declares, with progress; cached ones are reused.
 
     Each artifact lands in the cache under a name keyed by its whole recipe chain, with its
     sha256 in manifest.json; the table at the end says where each one is.
     """
     profile = load_profile(profile_path)
     cache = ArtifactCache(cache_dir)
-    names = artifact or needed_artifacts(profile)
+    names = artifact or list(profile.artifacts)
     with build_progress() as on_event:
         built = build_profile(profile, cache, names=names, progress=on_event)
     table = Table(title=f"artifacts of {profile_path}")
