@@ -9,7 +9,7 @@ PORT     ?= 8080
 WHEELS   ?= $(HOME)/.cache/quantgate/wheels
 LLAMA    := llama_cpp_python-0.3.36
 
-.PHONY: install demo serve test lint unit integration clean
+.PHONY: install tools demo serve test lint unit integration clean
 
 install: $(STAMP)
 
@@ -30,13 +30,19 @@ serve: install
 	$(BIN)/quantgate serve --profile $(PROFILE) --port $(PORT)
 
 ## the whole test suite: lint, types, unit and integration tests
-test: install lint
+test: install tools lint
 	$(BIN)/pytest -q
+
+## Prometheus (Debian package) for the metrics tests and promtool
+tools:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 unit: install
 	$(BIN)/pytest -q tests/unit

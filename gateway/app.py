@@ -10,7 +10,8 @@ import anyio
 import httpx
 from fastapi import FastAPI
 
-from gateway.api import errors, health, openai
+from gateway.api import errors, health, metrics, openai
+from gateway.api.observe import ObserveMiddleware
 from gateway.engines.supervisor import Supervisor
 from gateway.relay.pool import UpstreamPool
 from gateway.settings import GatewaySettings
@@ -60,8 +61,11 @@ def create_app(
     app = FastAPI(
         title="quantgate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.state.gateway = GatewayState(profile, settings, pool, supervisor)
+    state = GatewayState(profile, settings, pool, supervisor)
+    app.state.gateway = state
+    app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics)
     errors.install(app)
     app.include_router(openai.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

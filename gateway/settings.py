@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,3 +22,4 @@ class GatewaySettings(BaseSettings):
     max_connections: int = Field(64, gt=0, description="pooled connections per variant")
     ready_timeout: float = Field(2.0, gt=0, description="s per variant probe in GET /ready")
     log_level: str = "info"
+    log_format: Literal["json", "text"] = "json"

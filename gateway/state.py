@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from gateway.engines.supervisor import Supervisor
+from gateway.metrics.registry import GatewayMetrics
 from gateway.relay.pool import UpstreamPool
 from gateway.settings import GatewaySettings
 from quantgate.profile import Profile
@@ -18,6 +19,10 @@ class GatewayState:
     pool: UpstreamPool
     supervisor: Supervisor | None = None
     started: int = field(default_factory=lambda: int(time.time()))
+    metrics: GatewayMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = GatewayMetrics(self.profile, self.healthy)
 
     def healthy(self, variant: str) -> bool:
         """False while the supervisor knows the variant's engine is down or restarting."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.body import read_json, validate
+from gateway.api.observe import current
 from gateway.api.replies import to_response
 from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import open_first
 from gateway.routing.resolve import resolve
 from gateway.state import GatewayState
-from quantgate.errors import UpstreamUnavailable
+from quantgate.errors import UpstreamError, UpstreamUnavailable
 
 router = APIRouter()
 
@@ -61,9 +64,12 @@ def _model_card(model_id: str, created: int, root: str | None, variant: Any) -> 
 
 async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Response:
     state: GatewayState = request.app.state.gateway
+    record = current.get() or RequestRecord(request_id="", endpoint=path)
     body = await read_json(request, state.settings.max_body_bytes)
     parsed = validate(schema, body)
     model: str = parsed.model  # type: ignore[attr-defined]
+    stream = bool(parsed.stream)  # type: ignore[attr-defined]
+    started = time.perf_counter()
     route = resolve(state.profile, model)
     candidates, skipped = [], []
     for name in route.variants:
@@ -72,14 +78,40 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             candidates.append(upstream)
         else:
             skipped.append(name)
+    record.routing_seconds = time.perf_counter() - started
+    record.route = "pinned" if route.pinned else "default"
+    record.streamed = stream
     if not candidates:
         raise UpstreamUnavailable(
             f"no variant of `{model}` is up (down or restarting: {', '.join(skipped)})"
         )
-    served = await open_first(candidates, path, body, stream=bool(parsed.stream))  # type: ignore[attr-defined]
+    # the gateway always asks for usage in streams (for its metrics); a client that did not
+    # ask does not get the extra chunk
+    client_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    upstream_body = body
+    if stream and not client_usage:
+        upstream_body = {
+            **body,
+            "stream_options": {**(body.get("stream_options") or {}), "include_usage": True},
+        }
+    failed: list[tuple[str, UpstreamError]] = []
+    try:
+        served = await open_first(
+            candidates,
+            path,
+            upstream_body,
+            stream=stream,
+            failed=failed,
+            headers={"x-request-id": record.request_id},
+        )
+    finally:
+        record.failed = [(name, exc.code or "error") for name, exc in failed]
+    record.variant = served.upstream.name
+    state.metrics.in_flight.labels(record.variant).inc()
+    record.in_flight = True
     headers = {VARIANT_HEADER: served.upstream.name}
-    if served.failed:
-        headers[FAILOVER_HEADER] = ",".join(name for name, _ in served.failed)
+    if failed:
+        headers[FAILOVER_HEADER] = ",".join(name for name, _ in failed)
     if skipped:
         headers[SKIPPED_HEADER] = ",".join(skipped)
-    return to_response(served.reply, model, headers)
+    return to_response(served.reply, model, headers, record, keep_usage=client_usage)

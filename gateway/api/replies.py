@@ -10,23 +10,38 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway.relay.sse import encode, error_event, rename_model
+from gateway.metrics.record import RequestRecord
+from gateway.relay.sse import encode, error_event, is_usage_only, parse, rename_model
 from gateway.relay.upstream import BufferedReply, Reply, StreamReply
 from quantgate.errors import UpstreamError, UpstreamTimeout
 
 log = logging.getLogger("quantgate.gateway")
 
 
-def to_response(reply: Reply, model: str, headers: Mapping[str, str]) -> Response:
+def to_response(
+    reply: Reply,
+    model: str,
+    headers: Mapping[str, str],
+    record: RequestRecord,
+    *,
+    keep_usage: bool = True,
+) -> Response:
+    """The client's response; `keep_usage=False` drops the usage-only last chunk of a stream
+    (the gateway asked for it for its metrics; the client did not)."""
     if isinstance(reply, BufferedReply):
-        return _buffered(reply, model, headers)
-    return RelayedStream(reply, model, headers)
+        return _buffered(reply, model, headers, record)
+    return RelayedStream(reply, model, headers, record, keep_usage=keep_usage)
 
 
-def _buffered(reply: BufferedReply, model: str, headers: Mapping[str, str]) -> Response:
+def _buffered(
+    reply: BufferedReply, model: str, headers: Mapping[str, str], record: RequestRecord
+) -> Response:
     body = reply.body
     if 200 <= reply.status < 300 and "json" in reply.content_type:
-        body = rename_model(body.decode("utf-8", "replace"), model).encode()
+        text = body.decode("utf-8", "replace")
+        obj = parse(text)
+        record.observe(obj)
+        body = rename_model(text, obj, model).encode()
     return Response(
         body, status_code=reply.status, headers=dict(headers), media_type=reply.content_type
     )
@@ -39,9 +54,19 @@ class RelayedStream(StreamingResponse):
     event in the stream (as vLLM does), which the OpenAI SDKs raise as an APIError.
     """
 
-    def __init__(self, reply: StreamReply, model: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        reply: StreamReply,
+        model: str,
+        headers: Mapping[str, str],
+        record: RequestRecord,
+        *,
+        keep_usage: bool,
+    ) -> None:
         self.reply = reply
         self.model = model
+        self.record = record
+        self.keep_usage = keep_usage
         super().__init__(
             self._relay(),
             headers={**headers, "cache-control": "no-cache"},
@@ -49,18 +74,20 @@ class RelayedStream(StreamingResponse):
         )
 
     async def _relay(self) -> AsyncIterator[bytes]:
+        err: UpstreamError | None = None
         try:
             async for event in self.reply.events():
-                yield encode(event, self.model)
+                obj = parse(event.data)
+                self.record.observe(obj)
+                if self.keep_usage or not is_usage_only(obj):
+                    yield encode(event, obj, self.model)
         except TimeoutError:
-            err: UpstreamError = UpstreamTimeout(
-                f"variant stalled: no event for {self.reply.idle_timeout:g} s"
-            )
-            log.warning("stream aborted: %s", err)
-            yield error_event(err.envelope())
+            err = UpstreamTimeout(f"variant stalled: no event for {self.reply.idle_timeout:g} s")
         except httpx.HTTPError as exc:
             err = UpstreamError(f"variant stream broke: {exc or type(exc).__name__}")
+        if err is not None:
             log.warning("stream aborted: %s", err)
+            self.record.stream_error = err.code
             yield error_event(err.envelope())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.relay.upstream import Reply, Upstream
@@ -14,25 +14,30 @@ from quantgate.errors import UpstreamError
 class Served:
     reply: Reply
     upstream: Upstream
-    failed: list[tuple[str, UpstreamError]] = field(default_factory=list)
 
 
 async def open_first(
-    candidates: Sequence[Upstream], path: str, body: dict[str, Any], *, stream: bool
+    candidates: Sequence[Upstream],
+    path: str,
+    body: dict[str, Any],
+    *,
+    stream: bool,
+    failed: list[tuple[str, UpstreamError]],
+    headers: Mapping[str, str] | None = None,
 ) -> Served:
     """Open a reply from the first candidate that gives one; raise if none does.
 
-    Once a reply is returned nothing here is retried: the caller commits it to the client.
-    The error raised when every candidate failed is the last one's kind, naming them all.
+    Each candidate that fails is appended to `failed` as (variant, error). Once a reply is
+    returned nothing here is retried: the caller commits it to the client. The error raised
+    when every candidate failed is the last one's kind, naming them all.
     """
-    failed: list[tuple[str, UpstreamError]] = []
     for upstream in candidates:
         try:
-            reply = await upstream.open(path, body, stream=stream)
+            reply = await upstream.open(path, body, stream=stream, headers=headers)
         except UpstreamError as exc:
             failed.append((upstream.name, exc))
             continue
-        return Served(reply, upstream, failed)
+        return Served(reply, upstream)
     if not failed:
         raise UpstreamError("no variant to send the request to")
     last = failed[-1][1]

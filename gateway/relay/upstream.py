@@ -9,7 +9,7 @@ caller's fault, not the variant's, and is returned as a reply to pass through.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,10 +101,17 @@ class Upstream:
             return False
         return True
 
-    async def open(self, path: str, body: dict[str, Any], *, stream: bool) -> Reply:
+    async def open(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
         """Send `body` (its `model` replaced by the served name) and wait for the first byte."""
         payload = {**body, "model": await self.served_model()}
-        request = self.client.build_request("POST", path, json=payload)
+        request = self.client.build_request("POST", path, json=payload, headers=headers)
         try:
             with anyio.fail_after(self.timeouts.first_byte):
                 response = await self.client.send(request, stream=True)

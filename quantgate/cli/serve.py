@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -31,6 +30,7 @@ def serve(
     import anyio
     import uvicorn
 
+    from gateway import logs
     from gateway.app import create_app
     from gateway.engines.base import Artifact
     from gateway.engines.plan import check_memory, plan_engines, resolve_artifacts
@@ -40,11 +40,10 @@ def serve(
     from quantize.build import build_profile
     from quantize.cache import ArtifactCache, default_root
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     profile = load_profile(profile_path)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = GatewaySettings(**overrides)  # type: ignore[arg-type]
+    logs.configure(settings.log_level, settings.log_format)
     console = Console(stderr=True)
 
     supervisor = None
@@ -71,7 +70,14 @@ def serve(
                     f"{process.memory_bytes() / 2**20:.0f} MiB (PSS)"
                 )
         app = create_app(profile, settings, supervisor=supervisor)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=False,
+        )
     finally:
         if supervisor is not None:
             supervisor.stop()

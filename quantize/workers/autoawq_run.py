@@ -1,8 +1,9 @@
 """AutoAWQ W4A16 (GEMM format) on an HF folder; vLLM serves the result natively.
 
 Job: {"source", "out", "group_size", "texts", "max_seq_len"}. AutoAWQ silently drops
-calibration texts longer than `max_calib_seq_len` and fails on an empty list with
-`torch.cat(): expected a non-empty list of Tensors`, so texts are checked first.
+calibration texts longer than `max_calib_seq_len`, joins the rest into blocks of that many
+tokens, and fails with `torch.cat(): expected a non-empty list of Tensors` when there is not one
+whole block, so the texts are checked first.
 """
 
 import json
@@ -23,9 +24,17 @@ def main(job: dict) -> None:
         )
     tokenizer = AutoTokenizer.from_pretrained(job["source"])
     max_len = int(job["max_seq_len"])
-    texts = [t for t in job["texts"] if len(tokenizer(t)["input_ids"]) <= max_len]
-    if not texts:
-        raise SystemExit(f"no calibration text fits in {max_len} tokens; AutoAWQ would fail")
+    lengths = [len(tokenizer(t)["input_ids"]) for t in job["texts"]]
+    texts = [t for t, n in zip(job["texts"], lengths, strict=True) if n <= max_len]
+    total = sum(n for n in lengths if n <= max_len)
+    if total < max_len:
+        # AutoAWQ drops longer texts, joins the rest and cuts blocks of max_seq_len tokens:
+        # with fewer tokens than one block it fails inside torch.cat
+        raise SystemExit(
+            f"calibration: {len(texts)} texts of at most {max_len} tokens hold "
+            f"{total} tokens, fewer than one block of {max_len}; give more or "
+            f"longer texts, or a smaller max_seq_len"
+        )
     print(f"AutoAWQ W4 g{job['group_size']} on {len(texts)} calibration texts", flush=True)
     model = AutoAWQForCausalLM.from_pretrained(job["source"])
     config = {

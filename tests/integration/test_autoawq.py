@@ -33,14 +33,17 @@ tokenizer.save_pretrained(sys.argv[2])
 """
 
 
-def profile_text(folder: Path) -> str:
+def profile_text(folder: Path, calibration: Path) -> str:
+    calibration.write_text(
+        "\n".join(f"Calibration sentence number {i} about quantization." for i in range(16))
+    )
     return f"""
 model: tiny
 default_variant: awq
 artifacts:
   base: {{kind: hf-folder, path: "{folder}"}}
   awq:  {{kind: autoawq, source: base, group_size: 64,
-          calibration: {{samples: 8, max_seq_len: 128}}}}
+          calibration: {{dataset: file, path: "{calibration}", samples: 16, max_seq_len: 64}}}}
 variants:
   - {{name: awq, engine: {{kind: vllm, artifact: awq}}}}
 """
@@ -56,7 +59,8 @@ def test_autoawq_quantizes_a_supported_model(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    built = build_profile(parse_profile(profile_text(folder)), ArtifactCache(tmp_path / "cache"))
+    text = profile_text(folder, tmp_path / "calibration.txt")
+    built = build_profile(parse_profile(text), ArtifactCache(tmp_path / "cache"))
     out = Path(built["awq"].entry.path)
     config = json.loads((out / "config.json").read_text())["quantization_config"]
     assert config["quant_method"] == "awq"
@@ -68,7 +72,7 @@ def test_autoawq_refuses_gemma3_clearly(tmp_path: Path) -> None:
     demo = build_profile(
         load_profile(REPO / "profiles" / "demo-vllm-cpu.yaml"), ArtifactCache(), names=["hf-bf16"]
     )
-    text = profile_text(Path(demo["hf-bf16"].entry.path))
+    text = profile_text(Path(demo["hf-bf16"].entry.path), tmp_path / "calibration.txt")
     with pytest.raises(BuildError, match=r"autoawq_run\.py exited") as info:
         build_profile(parse_profile(text), ArtifactCache(tmp_path / "cache"))
     log = Path(str(info.value).rsplit("log: ", 1)[1]).read_text()

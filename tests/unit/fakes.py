@@ -62,6 +62,7 @@ class FakeUpstreams(httpx.AsyncBaseTransport):
     def __init__(self, variants: list[str]) -> None:
         self.handlers: dict[str, Handler] = {v: self._mock(v) for v in variants}
         self.received: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+        self.headers: dict[str, list[httpx.Headers]] = {v: [] for v in variants}
 
     @staticmethod
     def _mock(variant: str) -> Handler:
@@ -79,6 +80,7 @@ class FakeUpstreams(httpx.AsyncBaseTransport):
         variant = request.url.host.removesuffix(".test")
         if request.method == "POST":
             self.received[variant].append(json.loads(await request.aread()))
+            self.headers[variant].append(request.headers)
         return await self.handlers[variant](request)
 
 

