@@ -59,21 +59,21 @@ def main(job: dict) -> None:
     model = AutoModelForCausalLM.from_pretrained(job["source"], dtype="auto")
     tokenizer = AutoTokenizer.from_pretrained(job["source"])
     max_len = int(job["max_seq_len"])
-    dataset = Dataset.from_list([{"text": t} for t in job["texts"]]).map(
-        lambda row: tokenizer(
-            row["text"], truncation=True, max_length=max_len, add_special_tokens=True
-        ),
-        remove_columns=["text"],
-    )
-    print(f"{job['method']} {job['scheme']} on {len(dataset)} calibration texts", flush=True)
     architecture = type(model).__name__
-    oneshot(
-        model=model,
-        dataset=dataset,
-        recipe=recipe(job["scheme"], job["method"], architecture),
-        max_seq_length=max_len,
-        num_calibration_samples=len(dataset),
-    )
+    modifiers = recipe(job["scheme"], job["method"], architecture)
+    if not job["texts"]:  # round-to-nearest needs no calibration data
+        print(f"{job['method']} {job['scheme']} without calibration", flush=True)
+        oneshot(model=model, recipe=modifiers)
+    else:
+        dataset = Dataset.from_list([{"text": t} for t in job["texts"]]).map(
+            lambda row: tokenizer(row["text"], truncation=True, max_length=max_len,
+                                  add_special_tokens=True),
+            remove_columns=["text"],
+        )
+        print(f"{job['method']} {job['scheme']} on {len(dataset)} calibration texts",
+              flush=True)
+        oneshot(model=model, dataset=dataset, recipe=modifiers, max_seq_length=max_len,
+                num_calibration_samples=len(dataset))
     model.save_pretrained(job["out"], save_compressed=True)
     tokenizer.save_pretrained(job["out"])
     print(f"saved to {job['out']}", flush=True)

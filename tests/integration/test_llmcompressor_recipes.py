@@ -1,0 +1,60 @@
+"""The llm-compressor recipes the demo does not serve (W4A16 GPTQ, FP8 dynamic), on a tiny
+random Llama: each writes a compressed-tensors folder with the scheme it was asked for.
+(W8A8 SmoothQuant + GPTQ and W4A16 AWQ are built and served in test_demo_profiles.py.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from quantgate.profile import parse_profile
+from quantize.build import build_profile
+from quantize.cache import ArtifactCache
+from quantize.envs import ensure_env
+from tests.integration.test_autoawq import TINY_LLAMA
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_gptq_w4a16_and_fp8_dynamic(tmp_path: Path) -> None:
+    from quantgate.profile import load_profile
+
+    demo = build_profile(
+        load_profile(REPO / "profiles" / "demo-vllm-cpu.yaml"), ArtifactCache(), names=["hf-bf16"]
+    )
+    folder = tmp_path / "tiny-llama"
+    subprocess.run(
+        [str(ensure_env("quantize")), "-c", TINY_LLAMA, demo["hf-bf16"].entry.path, str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    calibration = tmp_path / "calibration.txt"
+    calibration.write_text(
+        "\n".join(f"Sentence {i} for calibrating a quantizer." for i in range(32))
+    )
+    profile = parse_profile(f"""
+model: tiny
+default_variant: gptq
+artifacts:
+  base: {{kind: hf-folder, path: "{folder}"}}
+  gptq: {{kind: llmcompressor, source: base, scheme: W4A16, method: gptq,
+          calibration: {{dataset: file, path: "{calibration}", samples: 16, max_seq_len: 64}}}}
+  fp8:  {{kind: llmcompressor, source: base, scheme: FP8_DYNAMIC, method: rtn}}
+variants:
+  - {{name: gptq, engine: {{kind: vllm, artifact: gptq}}}}
+""")
+    built = build_profile(profile, ArtifactCache(tmp_path / "cache"), names=["gptq", "fp8"])
+    gptq = json.loads((Path(built["gptq"].entry.path) / "config.json").read_text())
+    group = gptq["quantization_config"]["config_groups"]["group_0"]
+    assert gptq["quantization_config"]["format"] == "pack-quantized"
+    assert (group["weights"]["num_bits"], group["weights"]["group_size"]) == (4, 128)
+    assert group["input_activations"] is None
+    fp8 = json.loads((Path(built["fp8"].entry.path) / "config.json").read_text())
+    group = fp8["quantization_config"]["config_groups"]["group_0"]
+    assert (group["weights"]["type"], group["weights"]["num_bits"]) == ("float", 8)
+    assert group["input_activations"]["dynamic"] is True
