@@ -66,14 +66,19 @@ def main(job: dict) -> None:
         oneshot(model=model, recipe=modifiers)
     else:
         dataset = Dataset.from_list([{"text": t} for t in job["texts"]]).map(
-            lambda row: tokenizer(row["text"], truncation=True, max_length=max_len,
-                                  add_special_tokens=True),
+            lambda row: tokenizer(
+                row["text"], truncation=True, max_length=max_len, add_special_tokens=True
+            ),
             remove_columns=["text"],
         )
-        print(f"{job['method']} {job['scheme']} on {len(dataset)} calibration texts",
-              flush=True)
-        oneshot(model=model, dataset=dataset, recipe=modifiers, max_seq_length=max_len,
-                num_calibration_samples=len(dataset))
+        print(f"{job['method']} {job['scheme']} on {len(dataset)} calibration texts", flush=True)
+        oneshot(
+            model=model,
+            dataset=dataset,
+            recipe=modifiers,
+            max_seq_length=max_len,
+            num_calibration_samples=len(dataset),
+        )
     model.save_pretrained(job["out"], save_compressed=True)
     tokenizer.save_pretrained(job["out"])
     print(f"saved to {job['out']}", flush=True)
