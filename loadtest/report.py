@@ -1,0 +1,108 @@
+"""A run directory: raw results (JSONL), summaries (JSON, CSV) and the console table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from loadtest.metrics import Distribution, Summary
+from loadtest.types import RequestResult
+
+
+def write_run(
+    out: Path,
+    config: dict[str, object],
+    results: list[RequestResult],
+    summaries: dict[str, Summary],
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "results.jsonl").open("w") as f:
+        for r in results:
+            f.write(json.dumps(r.to_json()) + "\n")
+    (out / "summary.json").write_text(
+        json.dumps(
+            {"config": config, "variants": {v: asdict(s) for v, s in summaries.items()}}, indent=2
+        )
+    )
+    with (out / "summary.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            [
+                "variant",
+                "requests",
+                "ok",
+                "req_per_s",
+                "out_tok_per_s",
+                "ttft_median_s",
+                "ttft_p99_s",
+                "tpot_median_s",
+                "itl_median_s",
+                "e2e_median_s",
+                "goodput_req_per_s",
+            ]
+        )
+        for v, s in summaries.items():
+            writer.writerow(
+                [
+                    v,
+                    s.requests,
+                    s.ok,
+                    s.request_throughput,
+                    s.output_token_throughput,
+                    _m(s.ttft, "median"),
+                    _m(s.ttft, "p99"),
+                    _m(s.tpot, "median"),
+                    _m(s.itl, "median"),
+                    _m(s.e2e, "median"),
+                    s.goodput,
+                ]
+            )
+
+
+def print_table(summaries: dict[str, Summary], reference: str | None) -> None:
+    table = Table(title="load test: medians (p99), speedup = reference / variant")
+    for column in (
+        "variant",
+        "ok/sent",
+        "req/s",
+        "out tok/s",
+        "TTFT ms",
+        "TPOT ms",
+        "E2E ms",
+        "TTFT x",
+        "TPOT x",
+    ):
+        table.add_column(column, justify="right")
+    ref = summaries.get(reference) if reference else None
+    for v, s in summaries.items():
+        table.add_row(
+            v,
+            f"{s.ok}/{s.requests}",
+            f"{s.request_throughput:.2f}",
+            f"{s.output_token_throughput:.1f}",
+            _ms(s.ttft),
+            _ms(s.tpot),
+            _ms(s.e2e),
+            _speedup(ref.ttft if ref else None, s.ttft),
+            _speedup(ref.tpot if ref else None, s.tpot),
+        )
+    Console().print(table)
+
+
+def _m(dist: Distribution | None, field: str) -> float | None:
+    return getattr(dist, field) if dist is not None else None
+
+
+def _ms(dist: Distribution | None) -> str:
+    return "-" if dist is None else f"{dist.median * 1000:.1f} ({dist.p99 * 1000:.1f})"
+
+
+def _speedup(ref: Distribution | None, dist: Distribution | None) -> str:
+    if ref is None or dist is None or dist.median == 0:
+        return "-"
+    return f"{ref.median / dist.median:.2f}"

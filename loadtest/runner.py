@@ -1,0 +1,73 @@
+"""Run the same workload and load shape against each variant in turn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from loadtest import client, strategies
+from loadtest.metrics import Summary, summarize
+from loadtest.types import RequestResult
+from loadtest.workloads import Counter, Workload
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str  # base URL including /v1
+    model: str
+    variants: list[str]  # empty: just `model`
+    api_key: str | None = None
+    timeout: float = 600.0
+
+    def models(self) -> dict[str, str]:
+        """label -> the `model` to send (`<model>@<variant>` per variant)."""
+        if not self.variants:
+            return {self.model: self.model}
+        return {v: f"{self.model}@{v}" for v in self.variants}
+
+
+async def run_variants(
+    target: Target,
+    workload: Workload,
+    strategy: strategies.Strategy,
+    stop: strategies.Stop,
+    count: Counter,
+    *,
+    stream: bool = True,
+    slo_ttft: float | None = None,
+    slo_tpot: float | None = None,
+    on_result: Callable[[str, RequestResult], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[list[RequestResult], dict[str, Summary]]:
+    path = "chat/completions" if workload.kind == "chat" else "completions"
+    headers = {"authorization": f"Bearer {target.api_key}"} if target.api_key else {}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    all_results: list[RequestResult] = []
+    summaries: dict[str, Summary] = {}
+    async with httpx.AsyncClient(
+        base_url=target.url.rstrip("/") + "/",
+        headers=headers,
+        timeout=target.timeout,
+        limits=limits,
+        transport=transport,
+    ) as http:
+        for label, model in target.models().items():
+
+            async def send(
+                index: int, scheduled: float, label: str = label, model: str = model
+            ) -> RequestResult:
+                body = workload.body(model, index, count, stream)
+                return await client.send(
+                    http, path, body, index=index, variant=label, scheduled=scheduled
+                )
+
+            def collect(result: RequestResult, label: str = label) -> None:
+                if on_result:
+                    on_result(label, result)
+
+            results = await strategies.run(strategy, send, stop, collect)
+            all_results += results
+            summaries[label] = summarize(results, slo_ttft=slo_ttft, slo_tpot=slo_tpot)
+    return all_results, summaries

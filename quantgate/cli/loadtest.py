@@ -1,0 +1,106 @@
+"""`quantgate loadtest`: prefill/TTFT and decode/ITL latency per variant."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from quantgate.errors import ConfigError
+
+
+def loadtest(
+    target: str = typer.Option(..., help="base URL with /v1 (the gateway or any server)"),
+    model: str = typer.Option(..., help="model name; with --variants, `<model>@<variant>`"),
+    variants: str = typer.Option("", help="comma-separated variants, each run in turn"),
+    reference: str | None = typer.Option(None, help="variant speedups are relative to"),
+    workload: str = typer.Option("decode-heavy", help="prefill-heavy | decode-heavy | mixed"),
+    input_tokens: int | None = typer.Option(None, help="override the preset's input size"),
+    output_tokens: int | None = typer.Option(None, help="override the preset's output size"),
+    chat: bool = typer.Option(False, help="chat completions instead of completions"),
+    tokenizer: str = typer.Option("words", help="`words`, or `gguf:PATH` for exact prompts"),
+    strategy: str = typer.Option("concurrent", help="concurrent | constant | poisson"),
+    concurrency: int = typer.Option(1, help="streams for `concurrent`"),
+    rate: float = typer.Option(1.0, help="requests/s for `constant` and `poisson`"),
+    requests: int | None = typer.Option(None, help="stop after this many per variant"),
+    duration: float | None = typer.Option(None, help="stop issuing after this many seconds"),
+    max_error_rate: float | None = typer.Option(None, help="stop when this share fails"),
+    stream: bool = typer.Option(True, help="stream (TTFT/ITL) or not (E2E only)"),
+    slo_ttft: float | None = typer.Option(None, help="goodput SLO on TTFT, seconds"),
+    slo_tpot: float | None = typer.Option(None, help="goodput SLO on TPOT, seconds"),
+    seed: int = typer.Option(0, help="prompts and Poisson arrivals"),
+    out: Path = typer.Option(Path("runs/loadtest"), help="run directory parent"),
+) -> None:
+    """Send one workload at one load shape to each variant; print and save the latencies."""
+    import anyio
+
+    from loadtest import report, strategies
+    from loadtest.runner import Target, run_variants
+    from loadtest.workloads import Workload, gguf_counter, word_counter
+
+    if requests is None and duration is None:
+        raise ConfigError("give --requests or --duration (or both)")
+    try:
+        wl = Workload.preset(workload, kind="chat" if chat else "completion", seed=seed)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    wl = Workload(input_tokens or wl.input_tokens, output_tokens or wl.output_tokens, wl.kind, seed)
+    shapes: dict[str, strategies.Strategy] = {
+        "concurrent": strategies.Concurrent(streams=concurrency),
+        "constant": strategies.ConstantRate(rate=rate),
+        "poisson": strategies.PoissonRate(rate=rate, seed=seed),
+    }
+    if strategy not in shapes:
+        raise ConfigError(f"unknown strategy {strategy!r}; one of {', '.join(shapes)}")
+    count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter
+    names = [v for v in variants.split(",") if v]
+    tgt = Target(target, model, names)
+    stop = strategies.Stop(requests=requests, duration=duration, max_error_rate=max_error_rate)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("errors {task.fields[errors]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns) as progress:
+        tasks = {
+            label: progress.add_task(label, total=requests, errors=0) for label in tgt.models()
+        }
+
+        def on_result(label: str, result: object) -> None:
+            failed = getattr(result, "status", "ok") != "ok"
+            task = progress.tasks[tasks[label]]
+            progress.update(tasks[label], advance=1, errors=task.fields["errors"] + int(failed))
+
+        results, summaries = anyio.run(
+            lambda: run_variants(
+                tgt,
+                wl,
+                shapes[strategy],
+                stop,
+                count,
+                stream=stream,
+                slo_ttft=slo_ttft,
+                slo_tpot=slo_tpot,
+                on_result=on_result,
+            )
+        )
+    run_dir = out / time.strftime("%Y%m%d-%H%M%S")
+    config = {
+        "target": target,
+        "model": model,
+        "variants": names,
+        "workload": wl.__dict__,
+        "strategy": strategy,
+        "concurrency": concurrency,
+        "rate": rate,
+        "requests": requests,
+        "duration": duration,
+        "stream": stream,
+    }
+    report.write_run(run_dir, config, results, summaries)
+    report.print_table(summaries, reference or (names[0] if names else None))
+    typer.echo(f"run saved in {run_dir}")

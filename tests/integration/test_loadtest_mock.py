@@ -1,0 +1,102 @@
+"""Against the mock server's known TTFT/ITL knobs, the load tester measures them back.
+
+The mock sleeps at least the knob, so measurements are bounded below by it; the upper bound
+is loose (two shared cores), so this checks recovery, not speed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from loadtest.runner import Target, run_variants
+from loadtest.strategies import Concurrent, PoissonRate, Stop
+from loadtest.workloads import Workload, word_counter
+from tests.integration.conftest import start_mock
+from tests.integration.processes import Process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("stream_count", [1, 4])
+def test_measured_ttft_and_itl_recover_the_knobs(
+    processes: Callable[..., Process], stream_count: int
+) -> None:
+    url, _ = start_mock(processes, f"knobs{stream_count}", ttft_ms=80, itl_ms=15)
+    target = Target(url, f"up-knobs{stream_count}", [])
+    workload = Workload(input_tokens=20, output_tokens=12)
+    _, summaries = anyio.run(
+        lambda: run_variants(
+            target, workload, Concurrent(streams=stream_count), Stop(requests=16), word_counter
+        )
+    )
+    s = summaries[f"up-knobs{stream_count}"]
+    assert s.ok == 16 and s.errors == {}
+    assert s.ttft is not None and 0.080 <= s.ttft.median <= 0.080 * 3
+    assert s.itl is not None and 0.015 <= s.itl.median <= 0.015 * 3
+    assert s.tpot is not None and 0.015 <= s.tpot.median <= 0.015 * 3
+    assert s.output_token_throughput > 0 and s.requests == 16
+
+
+def test_cli_writes_a_run_directory(processes: Callable[..., Process], tmp_path: Path) -> None:
+    url, _ = start_mock(processes, "cli", ttft_ms=5, itl_ms=1)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quantgate",
+            "loadtest",
+            "--target",
+            url,
+            "--model",
+            "up-cli",
+            "--strategy",
+            "poisson",
+            "--rate",
+            "20",
+            "--requests",
+            "10",
+            "--input-tokens",
+            "8",
+            "--output-tokens",
+            "4",
+            "--slo-ttft",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    run = next(tmp_path.iterdir())
+    lines = (run / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and json.loads(lines[0])["completion_tokens"] == 4
+    summary = json.loads((run / "summary.json").read_text())["variants"]["up-cli"]
+    assert summary["ok"] == 10 and summary["goodput"] > 0
+    assert (run / "summary.csv").read_text().startswith("variant,requests,ok")
+
+
+def test_poisson_schedule_is_open_loop(processes: Callable[..., Process]) -> None:
+    url, _ = start_mock(processes, "open", ttft_ms=300, itl_ms=1)
+    target = Target(url, "up-open", [])
+    results, _ = anyio.run(
+        lambda: run_variants(
+            target,
+            Workload(input_tokens=4, output_tokens=2),
+            PoissonRate(rate=20, seed=3),
+            Stop(requests=10),
+            word_counter,
+        )
+    )
+    # requests leave on schedule, not after the previous answer (each takes >= 300 ms)
+    starts = sorted(r.start for r in results)
+    assert starts[-1] - starts[0] < 0.3 * 9
+    assert all(r.start - r.scheduled < 0.25 for r in results)

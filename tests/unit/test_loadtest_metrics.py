@@ -1,0 +1,131 @@
+"""Load-test metric math on hand-made timelines, and the client on scripted streams."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from loadtest import client
+from loadtest.metrics import itls, percentile, summarize, tpot, ttft
+from loadtest.strategies import ConstantRate, PoissonRate
+from loadtest.types import RequestResult
+from loadtest.workloads import Workload, word_counter
+
+
+def result(start: float, tokens: list[float], end: float, n: int | None, **kw) -> RequestResult:
+    return RequestResult(
+        index=0,
+        variant="v",
+        scheduled=start,
+        start=start,
+        end=end,
+        token_times=tokens,
+        completion_tokens=n,
+        prompt_tokens=10,
+        **kw,
+    )
+
+
+def test_multi_token_chunks_use_usage_for_tpot() -> None:
+    # 3 events carrying 1 + 3 + 2 tokens: TPOT spreads the decode time over 5 tokens
+    r = result(0.0, [0.5, 0.7, 1.0], 1.1, 6)
+    assert ttft(r) == pytest.approx(0.5)
+    assert itls(r) == [pytest.approx(0.2), pytest.approx(0.3)]
+    assert tpot(r) == pytest.approx(0.5 / 5)
+
+
+def test_no_tokens_and_single_token() -> None:
+    assert ttft(result(0, [], 1, 0)) is None and tpot(result(0, [], 1, 0)) is None
+    assert tpot(result(0, [0.4], 1, 1)) is None  # TPOT excludes the first token
+
+
+def test_percentiles_interpolate_like_numpy() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 90) == pytest.approx(3.7)
+    assert percentile([5.0], 99) == 5.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_summary_counts_errors_as_errors_not_latency() -> None:
+    ok1 = result(0.0, [0.1, 0.2], 0.3, 2)
+    ok2 = result(1.0, [1.3, 1.4], 2.0, 2)
+    bad = result(0.5, [], 0.6, None, status="errored", error="http_500")
+    s = summarize([ok1, ok2, bad], slo_ttft=0.2)
+    assert (s.requests, s.ok, s.errors) == (3, 2, {"http_500": 1})
+    assert s.duration == pytest.approx(2.0)
+    assert s.request_throughput == pytest.approx(1.0)
+    assert s.output_token_throughput == pytest.approx(2.0)
+    assert s.ttft is not None and s.ttft.n == 2 and s.ttft.median == pytest.approx(0.2)
+    assert s.goodput == pytest.approx(0.5)  # only ok1 meets TTFT <= 0.2
+
+
+def test_arrival_shapes() -> None:
+    constant = ConstantRate(rate=4).intervals()
+    assert [next(constant) for _ in range(3)] == [0.25, 0.25, 0.25]
+    a, b = PoissonRate(rate=10, seed=1).intervals(), PoissonRate(rate=10, seed=1).intervals()
+    first = [next(a) for _ in range(2000)]
+    assert first[:5] == [next(b) for _ in range(5)]
+    assert sum(first) / len(first) == pytest.approx(0.1, rel=0.1)
+
+
+def test_prompts_have_exactly_the_asked_token_count() -> None:
+    w = Workload(input_tokens=37, output_tokens=5)
+    assert word_counter(w.prompt(0, word_counter)) == 37
+    assert w.prompt(0, word_counter) != w.prompt(1, word_counter)
+    # a tokenizer that splits every word in two
+    two = lambda text: 2 * len(text.split())  # noqa: E731
+    assert two(Workload(input_tokens=40, output_tokens=1).prompt(3, two)) == 40
+
+
+def sse_stream(*events: object) -> httpx.MockTransport:
+    body = "".join(f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n" for e in events)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=body.encode()
+        )
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.anyio
+async def test_client_skips_role_and_empty_chunks_and_reads_usage() -> None:
+    transport = sse_stream(
+        {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
+        {"choices": [{"delta": {"content": "Hi"}}]},
+        {"choices": [{"delta": {}}]},
+        {"choices": [{"delta": {"content": " there you"}}]},
+        {"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 3}},
+        "[DONE]",
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://x/v1/") as http:
+        r = await client.send(
+            http, "chat/completions", {"stream": True}, index=0, variant="v", scheduled=0.0
+        )
+    assert r.status == "ok" and len(r.token_times) == 2
+    assert (r.prompt_tokens, r.completion_tokens) == (4, 3)
+
+
+@pytest.mark.anyio
+async def test_client_records_errors_as_data() -> None:
+    transport = sse_stream({"choices": [{"text": "a"}]}, {"error": {"message": "boom"}})
+    async with httpx.AsyncClient(transport=transport, base_url="http://x/v1/") as http:
+        r = await client.send(
+            http, "completions", {"stream": True}, index=0, variant="v", scheduled=0.0
+        )
+    assert (r.status, r.error) == ("errored", "stream")
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": {"message": "down"}})
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(fail), base_url="http://x/v1/"
+    ) as http:
+        r = await client.send(
+            http, "completions", {"stream": False}, index=0, variant="v", scheduled=0.0
+        )
+    assert (r.status, r.error, r.http_status) == ("errored", "http_503", 503)
