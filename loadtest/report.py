@@ -106,3 +106,38 @@ def _speedup(ref: Distribution | None, dist: Distribution | None) -> str:
     if ref is None or dist is None or dist.median == 0:
         return "-"
     return f"{ref.median / dist.median:.2f}"
+
+
+def plot_cdfs(out: Path, results: list[RequestResult]) -> list[Path]:
+    """Latency CDFs per variant (TTFT, TPOT, end-to-end) as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from loadtest.metrics import e2e, tpot, ttft
+
+    written = []
+    variants = sorted({r.variant for r in results})
+    for name, metric in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e)):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for variant in variants:
+            values = sorted(
+                v * 1000
+                for r in results
+                if r.variant == variant and r.status == "ok" and (v := metric(r)) is not None
+            )
+            if values:
+                ys = [(i + 1) / len(values) for i in range(len(values))]
+                ax.step(values, ys, where="post", label=variant)
+        ax.set_xlabel(f"{name.upper()} (ms)")
+        ax.set_ylabel("share of requests")
+        ax.set_title(f"{name.upper()} CDF by variant")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        path = out / f"cdf_{name}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -12,6 +12,8 @@ from loadtest.metrics import Summary, summarize
 from loadtest.types import RequestResult
 from loadtest.workloads import Counter, Workload
 
+SWEEP_RATES = 3
+
 
 @dataclass(frozen=True)
 class Target:
@@ -71,3 +73,36 @@ async def run_variants(
             all_results += results
             summaries[label] = summarize(results, slo_ttft=slo_ttft, slo_tpot=slo_tpot)
     return all_results, summaries
+
+
+async def sweep(
+    target: Target,
+    workload: Workload,
+    stop: strategies.Stop,
+    count: Counter,
+    *,
+    max_concurrency: int = 16,
+    rates: int = SWEEP_RATES,
+    stream: bool = True,
+    on_result: Callable[[str, RequestResult], None] | None = None,
+) -> list[tuple[str, list[RequestResult], dict[str, Summary]]]:
+    """Synchronous (one at a time), then max throughput (`max_concurrency` streams), then
+    `rates` constant rates evenly between the two throughputs, per variant."""
+    runs: list[tuple[str, list[RequestResult], dict[str, Summary]]] = []
+
+    async def one(name: str, shape: strategies.Strategy) -> dict[str, Summary]:
+        results, summaries = await run_variants(
+            target, workload, shape, stop, count, stream=stream, on_result=on_result
+        )
+        runs.append((name, results, summaries))
+        return summaries
+
+    low = await one("synchronous", strategies.Concurrent(streams=1))
+    high = await one("throughput", strategies.Concurrent(streams=max_concurrency))
+    slowest = min(s.request_throughput for s in low.values())
+    fastest = max(s.request_throughput for s in high.values())
+    for k in range(1, rates + 1):
+        rate = slowest + (fastest - slowest) * k / (rates + 1)
+        if rate > 0:
+            await one(f"rate-{rate:.2f}", strategies.ConstantRate(rate=rate))
+    return runs

@@ -1,6 +1,7 @@
 """Load shapes as small typed classes, and the runner that drives one to a stop condition.
 
-Closed loop (`Concurrent`): N streams, each sending its next request when the last ends.
+Closed loop (`Concurrent`, `RampUp`): N streams, each sending its next request when the last
+ends (`RampUp` starts them one by one).
 Open loop (`ConstantRate`, `PoissonRate`): requests leave on a schedule whatever the answers.
 """
 
@@ -26,6 +27,18 @@ class Concurrent:
 
 
 @dataclass(frozen=True)
+class RampUp:
+    """Closed loop whose streams start one by one, evenly over `ramp` seconds."""
+
+    kind: Literal["ramp-up"] = "ramp-up"
+    streams: int = 1
+    ramp: float = 10.0
+
+    def delay(self, stream: int) -> float:
+        return self.ramp * stream / self.streams
+
+
+@dataclass(frozen=True)
 class ConstantRate:
     kind: Literal["constant"] = "constant"
     rate: float = 1.0  # requests per second
@@ -47,7 +60,7 @@ class PoissonRate:
             yield rng.expovariate(self.rate)
 
 
-Strategy = Concurrent | ConstantRate | PoissonRate
+Strategy = Concurrent | RampUp | ConstantRate | PoissonRate
 
 
 @dataclass(frozen=True)
@@ -87,17 +100,18 @@ async def run(
             on_result(result)
 
     async with anyio.create_task_group() as tg:
-        if isinstance(strategy, Concurrent):
+        if isinstance(strategy, Concurrent | RampUp):
 
-            async def stream() -> None:
+            async def stream(delay: float) -> None:
                 nonlocal issued
+                await anyio.sleep(delay)
                 while may_issue():
                     index = issued
                     issued += 1
                     await one(index, time.perf_counter())
 
-            for _ in range(strategy.streams):
-                tg.start_soon(stream)
+            for n in range(strategy.streams):
+                tg.start_soon(stream, strategy.delay(n) if isinstance(strategy, RampUp) else 0.0)
         else:
             next_time = started
             for interval in strategy.intervals():

