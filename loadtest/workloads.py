@@ -1,9 +1,10 @@
 """What the requests ask: input and output sizes (presets) and prompts of that many tokens.
 
 Prompts are seeded random words, different for every request (so a prefix cache cannot make
-them look cheaper). `words` counts a token per word (exact against the mock server); `gguf`
-counts with the model's own tokenizer (llama.cpp, vocabulary only) and trims or pads until
-the prompt is exactly `input_tokens` long. The real counts are read back from `usage`.
+them look cheaper), or a dataset's prompts in turn (`loadtest.datasets`). `words` counts a
+token per word (exact against the mock server); `gguf` counts with the model's own tokenizer
+(llama.cpp, vocabulary only) and trims or pads until the prompt is exactly `input_tokens`
+long. The real counts are read back from `usage`.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class Workload:
     output_tokens: int
     kind: Literal["chat", "completion"] = "completion"
     seed: int = 0
+    prompts: tuple[str, ...] = ()  # from a dataset: used in turn instead of random words
 
     @classmethod
     def preset(cls, name: str, **kw: object) -> Workload:
@@ -137,6 +139,8 @@ class Workload:
         return cls(input_tokens=i, output_tokens=o, **kw)  # type: ignore[arg-type]
 
     def prompt(self, index: int, count: Counter) -> str:
+        if self.prompts:
+            return self.prompts[index % len(self.prompts)]
         rng = random.Random(f"{self.seed}:{index}")
         words = [rng.choice(WORDS) for _ in range(self.input_tokens)]
         text = " ".join(words)

@@ -21,6 +21,10 @@ def loadtest(
     output_tokens: int | None = typer.Option(None, help="override the preset's output size"),
     chat: bool = typer.Option(False, help="chat completions instead of completions"),
     tokenizer: str = typer.Option("words", help="`words`, or `gguf:PATH` for exact prompts"),
+    dataset: str | None = typer.Option(
+        None, help="prompts from mt_bench, gsm8k or sharegpt:PATH instead of random words"
+    ),
+    data_dir: Path | None = typer.Option(None, help="folder like ../shared/datasets"),
     strategy: str = typer.Option(
         "concurrent", help="concurrent | ramp-up | constant | poisson | sweep"
     ),
@@ -49,7 +53,17 @@ def loadtest(
         wl = Workload.preset(workload, kind="chat" if chat else "completion", seed=seed)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    wl = Workload(input_tokens or wl.input_tokens, output_tokens or wl.output_tokens, wl.kind, seed)
+    prompts: tuple[str, ...] = ()
+    if dataset:
+        from loadtest.datasets import load_prompts
+
+        try:
+            prompts = tuple(load_prompts(dataset, data_dir))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    wl = Workload(
+        input_tokens or wl.input_tokens, output_tokens or wl.output_tokens, wl.kind, seed, prompts
+    )
     shapes: dict[str, strategies.Strategy] = {
         "concurrent": strategies.Concurrent(streams=concurrency),
         "ramp-up": strategies.RampUp(streams=concurrency, ramp=ramp),

@@ -1,0 +1,56 @@
+"""Prompts from real data: MT-Bench first turns, GSM8K questions, or a ShareGPT file.
+
+MT-Bench and GSM8K are read from a data directory like ../shared/datasets (`--data-dir` or
+$QUANTGATE_DATA_DIR); a ShareGPT-format file (a JSON list of `{"conversations": [{"from":
+"human", "value": ...}, ...]}`) gives each conversation's first human turn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def data_dir(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("QUANTGATE_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def load_prompts(spec: str, directory: Path | None = None) -> list[str]:
+    """`mt_bench`, `gsm8k` or `sharegpt:PATH` -> prompts, in file order."""
+    if spec.startswith("sharegpt:"):
+        return _sharegpt(Path(spec.removeprefix("sharegpt:")))
+    root = data_dir(directory)
+    files = {
+        "mt_bench": root / "mt_bench" / "question.jsonl",
+        "gsm8k": root / "gsm8k" / "test.jsonl",
+    }
+    if spec not in files:
+        raise ValueError(f"unknown dataset {spec!r}: mt_bench, gsm8k or sharegpt:PATH")
+    path = files[spec]
+    if not path.exists():
+        raise ValueError(
+            f"{path} not found: point --data-dir (or QUANTGATE_DATA_DIR) at a "
+            f"folder like ../shared/datasets"
+        )
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r["turns"][0] for r in rows] if spec == "mt_bench" else [r["question"] for r in rows]
+
+
+def _sharegpt(path: Path) -> list[str]:
+    try:
+        records = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable ShareGPT JSON file ({exc})") from exc
+    prompts = []
+    for record in records:
+        turns = record.get("conversations") or []
+        first = next((t.get("value") for t in turns if t.get("from") == "human"), None)
+        if first:
+            prompts.append(str(first))
+    if not prompts:
+        raise ValueError(f"{path}: no conversation with a human turn")
+    return prompts
