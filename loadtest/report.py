@@ -133,3 +133,39 @@ def plot_cdfs(out: Path, results: list[RequestResult]) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def plot_sweep(out: Path, runs: list[tuple[str, dict[str, Summary]]]) -> Path:
+    """Latency against achieved throughput across a sweep's runs, per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    variants = sorted({v for _, summaries in runs for v in summaries})
+    for variant in variants:
+        points = sorted(
+            (s.request_throughput, s.ttft.median * 1000, s.itl.median * 1000 if s.itl else None)
+            for _, summaries in runs
+            if (s := summaries.get(variant)) is not None and s.ttft is not None
+        )
+        xs = [p[0] for p in points]
+        axes[0].plot(xs, [p[1] for p in points], marker="o", label=variant)
+        axes[1].plot(
+            [p[0] for p in points if p[2] is not None],
+            [p[2] for p in points if p[2] is not None],
+            marker="o",
+            label=variant,
+        )
+    for ax, name in zip(axes, ("TTFT median (ms)", "ITL median (ms)"), strict=True):
+        ax.set_xlabel("achieved requests/s")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("latency vs throughput (sweep)")
+    fig.tight_layout()
+    path = out / "sweep.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

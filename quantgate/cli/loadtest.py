@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def loadtest(
     slo_tpot: float | None = typer.Option(None, help="goodput SLO on TPOT, seconds"),
     seed: int = typer.Option(0, help="prompts and Poisson arrivals"),
     out: Path = typer.Option(Path("runs/loadtest"), help="run directory parent"),
+    write_costs: Path | None = typer.Option(
+        None, help="write measured prefill/decode tokens/s into this profile's routing.costs"
+    ),
 ) -> None:
     """Send one workload at one load shape to each variant; print and save the latencies."""
     import anyio
@@ -121,6 +125,9 @@ def loadtest(
             )
             runs = [(strategy, results, summaries)]
     stamp = out / time.strftime("%Y%m%d-%H%M%S")
+    plots = importlib.util.find_spec("matplotlib") is not None
+    if not plots:
+        typer.echo("plots skipped: pip install 'quantgate[plots]' for latency plots")
     for name, results, summaries in runs:
         run_dir = stamp / name if len(runs) > 1 else stamp
         config = {
@@ -136,11 +143,22 @@ def loadtest(
             "stream": stream,
         }
         report.write_run(run_dir, config, results, summaries)
-        try:
+        if plots:
             report.plot_cdfs(run_dir, results)
-        except ImportError:
-            typer.echo("plots skipped: pip install 'quantgate[plots]' for latency CDFs")
         if len(runs) > 1:
             typer.echo(name)
         report.print_table(summaries, reference or (names[0] if names else None))
+    if len(runs) > 1 and plots:
+        report.plot_sweep(stamp, [(name, summaries) for name, _, summaries in runs])
     typer.echo(f"run saved in {stamp}")
+    if write_costs is not None:
+        from loadtest.costs import derive_costs
+        from loadtest.costs import write_costs as write
+
+        all_results = [r for _, results, _ in runs for r in results]
+        costs, missing = derive_costs(all_results)
+        for variant, why in missing.items():
+            typer.echo(f"no cost for {variant}: {why}")
+        if costs:
+            write(write_costs, costs, str(stamp))
+            typer.echo(f"routing.costs of {', '.join(costs)} written to {write_costs}")

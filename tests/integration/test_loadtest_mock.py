@@ -128,6 +128,44 @@ def test_sweep_goes_from_synchronous_to_throughput_to_rates_between(
     assert sync < rates[0] < rates[1] < rates[2] < peak
 
 
+def test_cli_sweep_writes_a_run_per_step_and_a_plot(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    url, _ = start_mock(processes, "clisweep", ttft_ms=20, itl_ms=1)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quantgate",
+            "loadtest",
+            "--target",
+            url,
+            "--model",
+            "up-clisweep",
+            "--strategy",
+            "sweep",
+            "--concurrency",
+            "4",
+            "--requests",
+            "6",
+            "--input-tokens",
+            "4",
+            "--output-tokens",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    stamp = next(tmp_path.iterdir())
+    steps = sorted(p.name for p in stamp.iterdir() if p.is_dir())
+    assert steps[-2:] == ["synchronous", "throughput"] and len(steps) == 5
+    assert (stamp / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_ramp_up_starts_streams_one_by_one(processes: Callable[..., Process]) -> None:
     from loadtest.strategies import RampUp
 
