@@ -24,6 +24,15 @@ from tests.integration.processes import Process
 pytestmark = pytest.mark.integration
 
 
+def loadtest_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "quantgate", "loadtest", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 @pytest.mark.parametrize("stream_count", [1, 4])
 def test_measured_ttft_and_itl_recover_the_knobs(
     processes: Callable[..., Process], stream_count: int
@@ -46,34 +55,25 @@ def test_measured_ttft_and_itl_recover_the_knobs(
 
 def test_cli_writes_a_run_directory(processes: Callable[..., Process], tmp_path: Path) -> None:
     url, _ = start_mock(processes, "cli", ttft_ms=5, itl_ms=1)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quantgate",
-            "loadtest",
-            "--target",
-            url,
-            "--model",
-            "up-cli",
-            "--strategy",
-            "poisson",
-            "--rate",
-            "20",
-            "--requests",
-            "10",
-            "--input-tokens",
-            "8",
-            "--output-tokens",
-            "4",
-            "--slo-ttft",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = loadtest_cli(
+        "--target",
+        url,
+        "--model",
+        "up-cli",
+        "--strategy",
+        "poisson",
+        "--rate",
+        "20",
+        "--requests",
+        "10",
+        "--input-tokens",
+        "8",
+        "--output-tokens",
+        "4",
+        "--slo-ttft",
+        "1",
+        "--out",
+        str(tmp_path),
     )
     assert done.returncode == 0, done.stderr
     run = next(tmp_path.iterdir())
@@ -132,32 +132,23 @@ def test_cli_sweep_writes_a_run_per_step_and_a_plot(
     processes: Callable[..., Process], tmp_path: Path
 ) -> None:
     url, _ = start_mock(processes, "clisweep", ttft_ms=20, itl_ms=1)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quantgate",
-            "loadtest",
-            "--target",
-            url,
-            "--model",
-            "up-clisweep",
-            "--strategy",
-            "sweep",
-            "--concurrency",
-            "4",
-            "--requests",
-            "6",
-            "--input-tokens",
-            "4",
-            "--output-tokens",
-            "3",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
+    done = loadtest_cli(
+        "--target",
+        url,
+        "--model",
+        "up-clisweep",
+        "--strategy",
+        "sweep",
+        "--concurrency",
+        "4",
+        "--requests",
+        "6",
+        "--input-tokens",
+        "4",
+        "--output-tokens",
+        "3",
+        "--out",
+        str(tmp_path),
     )
     assert done.returncode == 0, done.stderr
     stamp = next(tmp_path.iterdir())
@@ -181,3 +172,38 @@ def test_ramp_up_starts_streams_one_by_one(processes: Callable[..., Process]) ->
     )
     starts = sorted(r.start for r in results)
     assert starts[1] - starts[0] >= 0.25 and starts[2] - starts[1] >= 0.25
+
+
+def test_cli_writes_measured_costs_into_a_profile(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    from quantgate.profile import load_profile
+
+    url, _ = start_mock(processes, "costs", ttft_ms=20, itl_ms=2)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        f"# measured below\nmodel: m\ndefault_variant: up-costs\nvariants:\n"
+        f"  - {{name: up-costs, engine: {{kind: external, url: '{url}'}}}}\n"
+    )
+    done = loadtest_cli(
+        "--target",
+        url,
+        "--model",
+        "up-costs",
+        "--requests",
+        "6",
+        "--input-tokens",
+        "40",
+        "--output-tokens",
+        "8",
+        "--out",
+        str(tmp_path / "runs"),
+        "--write-costs",
+        str(profile),
+    )
+    assert done.returncode == 0, done.stderr
+    cost = load_profile(profile).routing.costs["up-costs"]
+    # prompt 40 tokens / TTFT >= 20 ms; one token every >= 2 ms
+    assert 0 < cost.prefill_tps <= 40 / 0.020 and 0 < cost.decode_tps <= 1 / 0.002
+    assert cost.evidence is not None and cost.evidence.n == 6
+    assert profile.read_text().startswith("# measured below")
