@@ -20,7 +20,7 @@ from quantgate.errors import EngineError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
     """Linux: the engine gets SIGTERM if the gateway dies without stopping it."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -57,7 +57,7 @@ class EngineProcess:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.spec.env},
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         self.started_at = time.monotonic()
 

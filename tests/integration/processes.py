@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from gateway.engines.process import die_with_parent
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -35,6 +37,7 @@ class Process:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a killed test run leaves nothing behind
         )
 
     @property
