@@ -49,16 +49,21 @@ variants:
 """
 
 
-def test_autoawq_quantizes_a_supported_model(tmp_path: Path) -> None:
+def make_tiny_llama(folder: Path, env: str) -> Path:
+    """A 2-layer random Llama with the demo's tokenizer, saved by `env`'s transformers."""
     demo = build_profile(
         load_profile(REPO / "profiles" / "demo-vllm-cpu.yaml"), ArtifactCache(), names=["hf-bf16"]
     )
-    folder = tmp_path / "tiny-llama"
     subprocess.run(
-        [str(ensure_env("autoawq")), "-c", TINY_LLAMA, demo["hf-bf16"].entry.path, str(folder)],
+        [str(ensure_env(env)), "-c", TINY_LLAMA, demo["hf-bf16"].entry.path, str(folder)],
         check=True,
         capture_output=True,
     )
+    return folder
+
+
+def test_autoawq_quantizes_a_supported_model(tmp_path: Path) -> None:
+    folder = make_tiny_llama(tmp_path / "tiny-llama", "autoawq")
     text = profile_text(folder, tmp_path / "calibration.txt")
     built = build_profile(parse_profile(text), ArtifactCache(tmp_path / "cache"))
     out = Path(built["awq"].entry.path)

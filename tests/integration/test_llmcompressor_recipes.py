@@ -5,7 +5,6 @@ random Llama: each writes a compressed-tensors folder with the scheme it was ask
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from quantgate.profile import parse_profile
 from quantize.build import build_profile
 from quantize.cache import ArtifactCache
-from quantize.envs import ensure_env
-from tests.integration.test_autoawq import TINY_LLAMA
+from tests.integration.test_autoawq import make_tiny_llama
 
 pytestmark = pytest.mark.integration
 
@@ -22,17 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_gptq_w4a16_and_fp8_dynamic(tmp_path: Path) -> None:
-    from quantgate.profile import load_profile
-
-    demo = build_profile(
-        load_profile(REPO / "profiles" / "demo-vllm-cpu.yaml"), ArtifactCache(), names=["hf-bf16"]
-    )
-    folder = tmp_path / "tiny-llama"
-    subprocess.run(
-        [str(ensure_env("quantize")), "-c", TINY_LLAMA, demo["hf-bf16"].entry.path, str(folder)],
-        check=True,
-        capture_output=True,
-    )
+    folder = make_tiny_llama(tmp_path / "tiny-llama", "quantize")
     calibration = tmp_path / "calibration.txt"
     calibration.write_text(
         "\n".join(f"Sentence {i} for calibrating a quantizer." for i in range(32))
