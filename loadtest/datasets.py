@@ -8,15 +8,9 @@ $QUANTGATE_DATA_DIR); a ShareGPT-format file (a JSON list of `{"conversations": 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-
-def data_dir(explicit: Path | None = None) -> Path:
-    if explicit is not None:
-        return explicit
-    env = os.environ.get("QUANTGATE_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
+from quantgate.data import data_dir
 
 
 def load_prompts(spec: str, directory: Path | None = None) -> list[str]:

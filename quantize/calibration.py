@@ -9,20 +9,12 @@ with `random.Random(seed)`, so the same recipe always calibrates on the same tex
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 
+from quantgate.data import data_dir
 from quantgate.errors import BuildError
 from quantgate.profile.schema import Calibration
-
-REPO_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-def data_dir() -> Path:
-    """$QUANTGATE_DATA_DIR, else ../shared/datasets beside the checkout."""
-    env = os.environ.get("QUANTGATE_DATA_DIR")
-    return Path(env) if env else REPO_DATA
 
 
 def sample_texts(cal: Calibration, base_dir: Path | None = None) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import httpx
 
@@ -65,9 +65,6 @@ class UpstreamPool:
 
     def get(self, name: str) -> Upstream | None:
         return self._upstreams.get(name)
-
-    def __iter__(self) -> Iterator[Upstream]:
-        return iter(self._upstreams.values())
 
     async def aclose(self) -> None:
         for upstream in self._upstreams.values():
