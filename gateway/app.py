@@ -10,10 +10,11 @@ import anyio
 import httpx
 from fastapi import FastAPI
 
-from gateway.api import errors, health, metrics, openai
+from gateway.api import errors, health, metrics, openai, route
 from gateway.api.observe import ObserveMiddleware
 from gateway.engines.supervisor import Supervisor
 from gateway.relay.pool import UpstreamPool
+from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
 from quantgate import __version__
@@ -28,11 +29,13 @@ def create_app(
     *,
     supervisor: Supervisor | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    router: Router | None = None,
 ) -> FastAPI:
     """The gateway for `profile`.
 
     `supervisor` starts and watches the managed engines (started with the app, stopped with
-    it); `transport` replaces the network for every upstream client (tests inject fakes here).
+    it); `transport` replaces the network for every upstream client (tests inject fakes here);
+    `router` brings the variants' tokenizers (default: estimated token counts).
     """
     settings = settings or GatewaySettings()
     pool = UpstreamPool.from_profile(
@@ -61,11 +64,12 @@ def create_app(
     app = FastAPI(
         title="quantgate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    state = GatewayState(profile, settings, pool, supervisor)
+    state = GatewayState(profile, settings, pool, supervisor, router=router or Router(profile))
     app.state.gateway = state
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics)
     errors.install(app)
     app.include_router(openai.router)
+    app.include_router(route.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

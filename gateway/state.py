@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from gateway.engines.supervisor import Supervisor
 from gateway.metrics.registry import GatewayMetrics
 from gateway.relay.pool import UpstreamPool
+from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
 from quantgate.profile import Profile
 
@@ -18,11 +19,14 @@ class GatewayState:
     settings: GatewaySettings
     pool: UpstreamPool
     supervisor: Supervisor | None = None
+    router: Router = field(default=None)  # type: ignore[assignment]
     started: int = field(default_factory=lambda: int(time.time()))
     metrics: GatewayMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = GatewayMetrics(self.profile, self.healthy)
+        if self.router is None:
+            self.router = Router(self.profile)
 
     def healthy(self, variant: str) -> bool:
         """False while the supervisor knows the variant's engine is down or restarting."""

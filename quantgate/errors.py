@@ -9,7 +9,9 @@
     └── GatewayError                an API error, rendered as the OpenAI error envelope
         ├── InvalidRequest          400 invalid_request_error (param names the field)
         │   ├── ModelNotFound       404 model_not_found
-        │   └── RequestTooLarge     413 request_too_large
+        │   ├── RequestTooLarge     413 request_too_large
+        │   ├── ContextLengthExceeded  400 context_length_exceeded (names the limit)
+        │   └── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
         └── UpstreamError           502 the variant answered badly
             ├── UpstreamUnavailable 503 no variant could be reached
             └── UpstreamTimeout     504 the variant did not answer in time
@@ -87,6 +89,14 @@ class ModelNotFound(InvalidRequest):
 class RequestTooLarge(InvalidRequest):
     status = 413
     code = "request_too_large"
+
+
+class ContextLengthExceeded(InvalidRequest):
+    code = "context_length_exceeded"
+
+
+class ToleranceUnmet(InvalidRequest):
+    code = "quality_tolerance_unmet"
 
 
 class UpstreamError(GatewayError):

@@ -58,7 +58,7 @@ class ObserveMiddleware:
                 record.status = 499  # the client went away before an answer
             metrics = self.metrics()
             if record.in_flight:
-                metrics.in_flight.labels(record.variant).dec()
+                metrics.leave(record.variant)
             metrics.record(record)
             access_log.info("request", extra=_log_fields(record))
 

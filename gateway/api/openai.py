@@ -11,12 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.body import read_json, validate
+from gateway.api.decide import plan
 from gateway.api.observe import current
 from gateway.api.replies import to_response
 from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
 from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import open_first
-from gateway.routing.resolve import resolve
+from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
 from quantgate.errors import UpstreamError, UpstreamUnavailable
 
@@ -70,17 +71,22 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     model: str = parsed.model  # type: ignore[attr-defined]
     stream = bool(parsed.stream)  # type: ignore[attr-defined]
     started = time.perf_counter()
-    route = resolve(state.profile, model)
+    planned = await plan(state, request.headers, body, model)
+    record.routing_seconds = time.perf_counter() - started
+    record.route = "pinned" if planned.pinned else "auto"
+    record.task = planned.task
+    record.streamed = stream
     candidates, skipped = [], []
-    for name in route.variants:
+    for name in planned.order:
         upstream = state.pool.get(name)
         if upstream is not None and state.healthy(name):
             candidates.append(upstream)
         else:
             skipped.append(name)
-    record.routing_seconds = time.perf_counter() - started
-    record.route = "pinned" if route.pinned else "default"
-    record.streamed = stream
+    if planned.routed is not None:  # the policy already left out what it knew was down
+        skipped += [
+            c.variant for c in planned.routed.decision.candidates if c.status == "unhealthy"
+        ]
     if not candidates:
         raise UpstreamUnavailable(
             f"no variant of `{model}` is up (down or restarting: {', '.join(skipped)})"
@@ -88,10 +94,10 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     # the gateway always asks for usage in streams (for its metrics); a client that did not
     # ask does not get the extra chunk
     client_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    upstream_body = body
+    upstream_body = without_hints(body)
     if stream and not client_usage:
         upstream_body = {
-            **body,
+            **upstream_body,
             "stream_options": {**(body.get("stream_options") or {}), "include_usage": True},
         }
     failed: list[tuple[str, UpstreamError]] = []
@@ -107,9 +113,11 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     finally:
         record.failed = [(name, exc.code or "error") for name, exc in failed]
     record.variant = served.upstream.name
-    state.metrics.in_flight.labels(record.variant).inc()
+    if planned.routed is not None:
+        record.counted_prompt_tokens = planned.routed.tokens.get(record.variant)
+    state.metrics.enter(record.variant)
     record.in_flight = True
-    headers = {VARIANT_HEADER: served.upstream.name}
+    headers = {VARIANT_HEADER: served.upstream.name, **planned.headers()}
     if failed:
         headers[FAILOVER_HEADER] = ",".join(name for name, _ in failed)
     if skipped:

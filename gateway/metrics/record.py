@@ -28,7 +28,8 @@ class RequestRecord:
     streamed: bool = False
     token_times: list[float] = field(default_factory=list)  # content events, monotonic
     ended: float | None = None
-    prompt_tokens: int | None = None
+    prompt_tokens: int | None = None  # from the upstream's usage
+    counted_prompt_tokens: int | None = None  # the router's count, for upstreams without usage
     completion_tokens: int | None = None
     failed: list[tuple[str, str]] = field(default_factory=list)  # (variant, error code)
     stream_error: str | None = None  # error code of a stream broken after its first byte

@@ -7,6 +7,7 @@ client sends, so cardinality stays bounded.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -97,7 +98,10 @@ class GatewayMetrics:
             registry=r,
         )
         self.prompt_tokens = Counter(
-            "quantgate_prompt_tokens", "Prompt tokens (usage)", ["variant", "task"], registry=r
+            "quantgate_prompt_tokens",
+            "Prompt tokens (usage, else the gateway's own count)",
+            ["variant", "task"],
+            registry=r,
         )
         self.completion_tokens = Counter(
             "quantgate_completion_tokens",
@@ -108,6 +112,7 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "quantgate_requests_in_flight", "Requests being served", ["variant"], registry=r
         )
+        self.busy: collections.Counter[str] = collections.Counter()  # in flight, for routing
         self.upstream_errors = Counter(
             "quantgate_upstream_errors",
             "Upstream failures by kind",
@@ -131,6 +136,14 @@ class GatewayMetrics:
             for kind in UPSTREAM_ERROR_KINDS:
                 self.upstream_errors.labels(variant.name, kind)
 
+    def enter(self, variant: str) -> None:
+        self.in_flight.labels(variant).inc()
+        self.busy[variant] += 1
+
+    def leave(self, variant: str) -> None:
+        self.in_flight.labels(variant).dec()
+        self.busy[variant] -= 1
+
     def record(self, rec: RequestRecord) -> None:
         """Account for a request that has ended."""
         labels = (rec.variant, rec.task, rec.route)
@@ -143,8 +156,9 @@ class GatewayMetrics:
             self.itl.labels(rec.variant).observe(gap)
         if rec.tpot is not None:
             self.tpot.labels(rec.variant).observe(rec.tpot)
-        if rec.prompt_tokens:
-            self.prompt_tokens.labels(rec.variant, rec.task).inc(rec.prompt_tokens)
+        prompt_tokens = rec.prompt_tokens or rec.counted_prompt_tokens
+        if prompt_tokens:
+            self.prompt_tokens.labels(rec.variant, rec.task).inc(prompt_tokens)
         if rec.completion_tokens:
             self.completion_tokens.labels(rec.variant, rec.task).inc(rec.completion_tokens)
         for variant, kind in rec.failed:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from quantgate.cli import build, loadtest, mock, profile, serve
+from quantgate.cli import build, loadtest, mock, profile, route, serve
 from quantgate.errors import BuildError, ConfigError, EngineError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("build")(build.build)
 app.command("loadtest")(loadtest.loadtest)
+app.command("route")(route.route)
 app.add_typer(profile.app, name="profile")
 app.command("mock-server")(mock.mock_server)
 

@@ -35,6 +35,8 @@ def serve(
     from gateway.engines.base import Artifact
     from gateway.engines.plan import check_memory, plan_engines, resolve_artifacts
     from gateway.engines.supervisor import Supervisor
+    from gateway.routing.router import Router
+    from gateway.routing.tokens import prompt_counter
     from gateway.settings import GatewaySettings
     from quantgate.cli.progress import build_progress
     from quantize.build import build_profile
@@ -47,10 +49,12 @@ def serve(
     console = Console(stderr=True)
 
     supervisor = None
+    built_artifacts: dict[str, Artifact] = {}
     if any(not isinstance(v.engine, ExternalEngine) for v in profile.variants):
         with build_progress() as on_event:
             built = build_profile(profile, ArtifactCache(), progress=on_event)
         artifacts = {name: Artifact(Path(b.entry.path), b.entry.info) for name, b in built.items()}
+        built_artifacts = artifacts
         base_dir = profile_path.resolve().parent
         plan = plan_engines(profile, resolve_artifacts(profile, artifacts, base_dir), base_dir)
         if memory_check:
@@ -69,7 +73,8 @@ def serve(
                     f"  {name}: pid {process.pid}, port {process.port}, {took}, "
                     f"{process.memory_bytes() / 2**20:.0f} MiB (PSS)"
                 )
-        app = create_app(profile, settings, supervisor=supervisor)
+        counter = prompt_counter(profile, built_artifacts, profile_path.resolve().parent)
+        app = create_app(profile, settings, supervisor=supervisor, router=Router(profile, counter))
         uvicorn.run(
             app,
             host=settings.host,

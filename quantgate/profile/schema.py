@@ -195,6 +195,14 @@ class Routing(_Strict):
     bands: list[ContextBand] = Field(default_factory=_default_bands)
     rules: list[QualityRule] = Field(default_factory=list)
     costs: dict[str, VariantCost] = Field(default_factory=dict)
+    priors: str = Field(
+        "qllm-eval",
+        description="priors for (task, band, variant) without a rule: a name in "
+        "profiles/priors/ or a path",
+    )
+    default_max_tokens: int = Field(
+        256, gt=0, description="completion length assumed for latency when max_tokens is absent"
+    )
 
     @field_validator("bands")
     @classmethod
@@ -215,6 +223,9 @@ class Profile(_Strict):
     description: str = ""
     artifacts: dict[str, Recipe] = Field(
         default_factory=dict, description="named build steps; engines refer to them by name"
+    )
+    params_b: float | None = Field(
+        None, gt=0, description="parameters in billions (the priors' size class; unknown = small)"
     )
     variants: list[Variant] = Field(min_length=1)
     default_variant: str

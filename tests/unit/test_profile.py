@@ -24,7 +24,8 @@ def test_valid_profile_loads_with_defaults() -> None:
     p = parse_profile(PROFILE)
     assert p.model_ids() == ["demo", "demo@ref", "demo@w8", "demo@w4"]
     assert p.variant("w4").quant.label == "W4A16KV16"
-    assert p.routing.tolerance == 0.02
+    assert p.routing.tolerance == 0.1  # set by the fixture; the default is 0.02
+    assert parse_profile(PROFILE.replace("routing: {tolerance: 0.1}", "")).routing.tolerance == 0.02
     assert [b.max_tokens for b in p.routing.bands] == [1024, 4096, None]
 
 

@@ -58,7 +58,7 @@ async def test_unknown_fields_pass_through_untouched(
         "top_k": 7,
         "guided_json": {"type": "object"},
         "logit_bias": {"50256": -100},
-        "metadata": {"task": "math"},
+        "metadata": {"user": "bob"},
         "seed": 3,
     }
     sent = {**CHAT, **extra, "messages": [{"role": "user", "content": "hi", "name": "bob"}]}

@@ -1,0 +1,63 @@
+"""Where a request goes: the router's decision (automatic) or the pinned variant.
+
+Shared by the generation routes and `POST /v1/route`. Counting the tokens of a large prompt
+takes milliseconds, so large bodies are decided in a worker thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from gateway.routing.resolve import pinned_variant
+from gateway.routing.router import Routed, parse_hints
+from gateway.state import GatewayState
+
+TASK_HEADER = "x-quantgate-task"
+ROUTE_HEADER = "x-quantgate-route"
+INLINE_CHARS = 8192  # prompts up to this size are decided on the event loop
+
+
+@dataclass(frozen=True)
+class Planned:
+    order: tuple[str, ...]
+    pinned: bool
+    task: str
+    routed: Routed | None  # None when pinned
+    unhealthy: tuple[str, ...]
+
+    def headers(self) -> dict[str, str]:
+        summary = self.routed.decision.summary if self.routed else f"pinned: {self.order[0]}"
+        return {TASK_HEADER: self.task, ROUTE_HEADER: summary}
+
+
+async def plan(
+    state: GatewayState, headers: Mapping[str, str], body: dict[str, Any], model: str
+) -> Planned:
+    pinned = pinned_variant(state.profile, model)
+    hints = parse_hints(headers, body)
+    router = state.router
+    unhealthy = tuple(v.name for v in state.profile.variants if not state.healthy(v.name))
+    if pinned is not None:
+        task, _ = router.classify(body, hints)
+        return Planned((pinned,), True, task, None, unhealthy)
+    saturated = [
+        v.name for v in state.profile.variants if state.metrics.busy[v.name] >= v.max_concurrency
+    ]
+
+    def run() -> Routed:
+        return router.route(body, hints, unhealthy=unhealthy, saturated=saturated)
+
+    routed = await anyio.to_thread.run_sync(run) if _large(body) else run()
+    return Planned(routed.decision.order, False, routed.decision.task, routed, unhealthy)
+
+
+def _large(body: dict[str, Any]) -> bool:
+    size = len(str(body.get("prompt", "")))
+    for m in body.get("messages") or []:
+        if isinstance(m, dict):
+            size += len(str(m.get("content", "")))
+    return size > INLINE_CHARS

@@ -1,0 +1,33 @@
+"""`POST /v1/route`: the routing decision for a chat or completion body, without generating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from gateway.api.body import read_json, validate
+from gateway.api.decide import plan
+from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.routing.explain import explain
+from gateway.state import GatewayState
+
+router = APIRouter()
+
+
+@router.post("/v1/route")
+async def route(request: Request) -> dict[str, Any]:
+    state: GatewayState = request.app.state.gateway
+    body = await read_json(request, state.settings.max_body_bytes)
+    validate(ChatCompletionRequest if "messages" in body else CompletionRequest, body)
+    planned = await plan(state, request.headers, body, body["model"])
+    if planned.routed is None:
+        return {
+            "model": body["model"],
+            "pinned": True,
+            "task": planned.task,
+            "order": list(planned.order),
+            "route": planned.headers()["x-quantgate-route"],
+        }
+    return {"model": body["model"], "pinned": False, **explain(planned.routed)}

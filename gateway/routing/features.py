@@ -1,0 +1,96 @@
+"""Explainable features of a request for the task classifier.
+
+Cost is bounded whatever the prompt length: text features read a window of the last user
+message (its head and tail), structure features count messages. Every feature has a name a
+person can read in the routing explanation (`fewshot_answers`, `word:wrong`, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+HEAD = 1600  # characters read from the start of the last user message
+TAIL = 400  # and from its end
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_OPTION = re.compile(r"^\s*\(?[A-E][.):]\s", re.M)
+_ANSWERED = re.compile(r"^(?:Answer|A|Label|Output):\s*\S", re.M)
+_ASKED = re.compile(r"^(?:Question|Q|Scenario|Input):", re.M)
+_FENCE = re.compile(r"```")
+_CODE_TOKEN = re.compile(
+    r"(?:\bdef |\breturn\b|\bimport |#include|=>|\bfunction\b|[{};]\s*$)", re.M
+)
+_OPERATOR = re.compile(r"\d\s*[-+*/x\u00d7=%]\s*\d|\$\d")
+_CONSTRAINT = re.compile(
+    r"\b(?:at least|at most|less than|more than|exactly)\s+\d+\s+(?:words|sentences|paragraphs|"
+    r"bullet|sections|times|letters|highlighted)|\ball (?:lowercase|capital|uppercase)|"
+    r"\bjson\b|\bp\.s\.|<<|\bno commas\b|\bany commas\b|\bwrap your\b|\bend your (?:response|"
+    r"answer)\b|\bmarkdown\b|\bbullet points?\b|\bparagraphs?\b",
+    re.I,
+)
+_AUX_START = re.compile(
+    r"^(?:is|are|was|were|can|could|would|will|do|does|did|has|have|had|should|might)\b", re.I
+)
+_FIRST_PERSON = re.compile(r"^(?:i|my|i'm|i've|we)\b", re.I)
+
+
+def view(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """(messages, completion form?) from a chat or completion request body."""
+    if "messages" in body:
+        messages = body.get("messages") or []
+        return [m for m in messages if isinstance(m, dict)], False
+    prompt = body.get("prompt")
+    if isinstance(prompt, list):
+        prompt = prompt[0] if prompt and isinstance(prompt[0], str) else ""
+    return [{"role": "user", "content": prompt if isinstance(prompt, str) else ""}], True
+
+
+def text_of(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: keep the text ones
+        return " ".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return ""
+
+
+def features(body: dict[str, Any]) -> dict[str, float]:
+    """Feature name -> value (only non-zero ones)."""
+    messages, completion = view(body)
+    roles = [m.get("role") for m in messages]
+    users = [m for m in messages if m.get("role") == "user"]
+    last = text_of(users[-1]) if users else ""
+    window = last if len(last) <= HEAD + TAIL else last[:HEAD] + "\n" + last[-TAIL:]
+    lower = window.lower()
+    stripped = window.strip()
+    f: dict[str, float] = {
+        "completion_form": float(completion),
+        "user_turns": min(len(users), 6) / 3,
+        "assistant_turns": min(roles.count("assistant"), 6) / 3,
+        "has_system": float("system" in roles),
+        "log_chars": math.log1p(len(last)) / 8,
+        "lines": min(window.count("\n"), 60) / 20,
+        "numbers": min(len(_NUMBER.findall(window)), 20) / 10,
+        "arithmetic": min(len(_OPERATOR.findall(window)), 10) / 5,
+        "options": min(len(_OPTION.findall(window)), 12) / 4,
+        "fewshot_answers": min(len(_ANSWERED.findall(window)), 8) / 4,
+        "fewshot_asked": min(len(_ASKED.findall(window)), 8) / 4,
+        "code_fences": min(len(_FENCE.findall(window)), 4) / 2,
+        "code_tokens": min(len(_CODE_TOKEN.findall(window)), 10) / 5,
+        "format_constraints": min(len(_CONSTRAINT.findall(window)), 6) / 3,
+        "ends_question": float(stripped.endswith("?")),
+        "ends_colon": float(stripped.endswith(":")),
+        "aux_start": float(bool(_AUX_START.match(stripped))),
+        "first_person_start": float(bool(_FIRST_PERSON.match(stripped))),
+        "questions": min(window.count("?"), 6) / 3,
+    }
+    for word in set(_WORD.findall(lower)):
+        f["word:" + word] = 1.0
+    return {k: v for k, v in f.items() if v}

@@ -1,0 +1,166 @@
+"""The routing policy: pure and deterministic given its inputs.
+
+Candidates are the variants whose quality for (task, band) is at least 1 - tolerance and whose
+context holds the request, ordered by predicted latency (ties: the more precise first).
+Unhealthy variants are skipped; saturated ones (at their concurrency limit) go last; the
+reference closes the list as the last fallback. Nothing below the tolerance is ever tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+
+from gateway.routing.costs import Rate
+from gateway.routing.quality import Quality
+from quantgate.errors import ContextLengthExceeded, ToleranceUnmet, UpstreamUnavailable
+from quantgate.profile import Variant
+
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Candidate:
+    variant: str
+    quality: Quality
+    prompt_tokens: int
+    predicted_s: float
+    cost_source: str
+    status: str  # chosen | fallback | last-resort | below-tolerance | too-long | unhealthy
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    task: str
+    band: str
+    tolerance: float
+    max_tokens: int
+    order: tuple[str, ...]  # the variants to try, first to last
+    candidates: tuple[Candidate, ...]  # every variant, cheapest first
+    summary: str  # the x-quantgate-route header
+
+    @property
+    def chosen(self) -> str:
+        return self.order[0]
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+def band_of(bands: list[tuple[str, int | None]], tokens: int) -> str:
+    for name, bound in bands:
+        if bound is None or tokens <= bound:
+            return name
+    return bands[-1][0]
+
+
+def decide(
+    *,
+    task: str,
+    band: str,
+    tolerance: float,
+    max_tokens: int,
+    fit_tokens: int,
+    tokens: Mapping[str, int],
+    variants: list[Variant],
+    reference: str,
+    table: Mapping[tuple[str, str, str], Quality],
+    rates: Mapping[str, Rate],
+    unhealthy: Collection[str] = (),
+    saturated: Collection[str] = (),
+    also: tuple[str, ...] = (),
+) -> Decision:
+    """Decide where a request goes; raise when no variant may take it.
+
+    `fit_tokens` is what must fit the context beyond the prompt (the caller's max_tokens, or 1);
+    `max_tokens` is the completion length used to predict latency. `also` names other tasks
+    the request may be (an unsure classification): each variant must satisfy the strictest.
+    """
+    floor = 1 - tolerance - EPS
+    rows = []
+    for v in variants:
+        q = min((table[(t, band, v.name)] for t in (task, *also)), key=lambda x: x.value)
+        rate = rates[v.name]
+        n = tokens[v.name]
+        if n + fit_tokens > v.max_context:
+            status, reason = "too-long", f"{n}+{fit_tokens} tokens > {v.max_context}"
+        elif q.value < floor:
+            status, reason = "below-tolerance", f"-{_pct(1 - q.value)} > {_pct(tolerance)}"
+        elif v.name in unhealthy:
+            status, reason = "unhealthy", "unhealthy"
+        elif v.name in saturated:
+            status, reason = "last-resort", "saturated"
+        else:
+            status, reason = "fallback", "within tolerance"
+        rows.append(
+            _Row(
+                v, Candidate(v.name, q, n, rate.seconds(n, max_tokens), rate.source, status, reason)
+            )
+        )
+    rows.sort(key=lambda r: (r.c.predicted_s, tuple(-x for x in r.v.quant.precision_rank)))
+    order = [r.v.name for r in rows if r.c.status == "fallback"]
+    order += [r.v.name for r in rows if r.c.status == "last-resort"]
+    if not order:
+        _refuse(rows, task, band, tolerance, fit_tokens)
+    candidates = [replace(r.c, status="chosen") if r.v.name == order[0] else r.c for r in rows]
+    return Decision(
+        task,
+        band,
+        tolerance,
+        max_tokens,
+        tuple(order),
+        tuple(candidates),
+        _summary(task, band, tolerance, order[0], candidates, also),
+    )
+
+
+@dataclass(frozen=True)
+class _Row:
+    v: Variant
+    c: Candidate
+
+
+def _summary(
+    task: str,
+    band: str,
+    tolerance: float,
+    chosen: str,
+    rows: list[Candidate],
+    also: tuple[str, ...],
+) -> str:
+    cheaper = []
+    for c in rows:
+        if c.variant == chosen:
+            break
+        cheaper.append(f"{c.variant} {c.reason}")
+    why = "; ".join(cheaper[:2]) if cheaper else f"cheapest within {_pct(tolerance)}"
+    unsure = f"; unsure, also {'/'.join(also)}" if also else ""
+    return f"{task}/{band}: {chosen} ({why}{unsure})"
+
+
+def _refuse(rows: list[_Row], task: str, band: str, tolerance: float, fit: int) -> None:
+    fitting = [r.c for r in rows if r.c.status != "too-long"]
+    if not fitting:
+        tokens = max(r.c.prompt_tokens for r in rows)
+        limit = max(r.v.max_context for r in rows)
+        raise ContextLengthExceeded(
+            f"This request needs {tokens} prompt tokens + {fit} completion tokens; the largest "
+            f"context of any variant is {limit} tokens. Shorten the messages or lower max_tokens.",
+            param="messages",
+        )
+    within = [c for c in fitting if c.status != "below-tolerance"]
+    if not within:
+        best = max(fitting, key=lambda c: c.quality.value)
+        loss = 1 - best.quality.value
+        raise ToleranceUnmet(
+            f"No variant within {_pct(tolerance)} quality loss for {task}/{band} can take this "
+            f"request; the best that fits is {best.variant} at -{_pct(loss)}. Set "
+            f"X-Quantgate-Max-Quality-Loss: {loss + 0.0005:.3f} to allow it.",
+            param="X-Quantgate-Max-Quality-Loss",
+        )
+    raise UpstreamUnavailable(
+        f"no variant within {_pct(tolerance)} for {task}/{band} is up "
+        f"(unhealthy: {', '.join(c.variant for c in within)})"
+    )

@@ -1,0 +1,145 @@
+"""The router: a request body and its hints -> a routing decision.
+
+Composes the pure parts: hints (task, tolerance) or the classifier, the prompt counter, the
+quality table, the cost rates and the policy. Built once per profile; `route` is called once
+per request with the health and load the gateway knows at that moment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.routing.classifier import Classification, Classifier, default_classifier
+from gateway.routing.costs import Rate, rates
+from gateway.routing.policy import Decision, band_of, decide
+from gateway.routing.quality import Quality, quality_table, reference
+from gateway.routing.tasks import TASKS
+from gateway.routing.tokens import PromptCounter, prompt_counter
+from quantgate.errors import InvalidRequest
+from quantgate.profile import Profile
+
+TASK_HEADER = "x-quantgate-task"
+TOLERANCE_HEADER = "x-quantgate-max-quality-loss"
+
+
+@dataclass(frozen=True)
+class Hints:
+    task: str | None = None
+    task_source: str = "classifier"  # header | metadata | classifier
+    tolerance: float | None = None
+
+
+@dataclass(frozen=True)
+class Routed:
+    decision: Decision
+    classification: Classification | None
+    task_source: str
+    tokens: dict[str, int]
+    timings_us: dict[str, float] = field(default_factory=dict)
+
+
+def parse_hints(headers: Mapping[str, str], body: Mapping[str, Any]) -> Hints:
+    """The caller's task and tolerance, from headers or `metadata.task`; 400 when malformed."""
+    task, source = headers.get(TASK_HEADER), "header"
+    metadata = body.get("metadata")
+    if task is None and isinstance(metadata, dict) and metadata.get("task") is not None:
+        task, source = str(metadata["task"]), "metadata"
+    if task is not None:
+        task = task.strip().lower()
+        if task not in TASKS:
+            param = "X-Quantgate-Task" if source == "header" else "metadata.task"
+            raise InvalidRequest(f"unknown task {task!r}; one of: {', '.join(TASKS)}", param=param)
+    tolerance = None
+    raw = headers.get(TOLERANCE_HEADER)
+    if raw is not None:
+        text = raw.strip()
+        try:
+            tolerance = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            tolerance = -1.0
+        if not 0 <= tolerance <= 1:
+            raise InvalidRequest(
+                f"X-Quantgate-Max-Quality-Loss must be a fraction in [0, 1] (0.05) or a percent "
+                f"(5%), got {raw!r}",
+                param="X-Quantgate-Max-Quality-Loss",
+            )
+    return Hints(task, source if task else "classifier", tolerance)
+
+
+def upstream_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without quantgate's own `metadata.task` (engines may reject unknown fields)."""
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict) or "task" not in metadata:
+        return body
+    rest = {k: v for k, v in metadata.items() if k != "task"}
+    out = {k: v for k, v in body.items() if k != "metadata"}
+    if rest:
+        out["metadata"] = rest
+    return out
+
+
+class Router:
+    def __init__(
+        self,
+        profile: Profile,
+        counter: PromptCounter | None = None,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.profile = profile
+        self.reference = reference(profile)
+        self.table: dict[tuple[str, str, str], Quality] = quality_table(profile)
+        self.rates: dict[str, Rate] = rates(profile, self.reference)
+        self.counter = counter or prompt_counter(profile)
+        self.classifier = classifier or default_classifier()
+        self.bands = [(b.name, b.max_tokens) for b in profile.routing.bands]
+
+    def classify(self, body: dict[str, Any], hints: Hints) -> tuple[str, Classification | None]:
+        if hints.task is not None:
+            return hints.task, None
+        found = self.classifier.classify(body)
+        return found.task, found
+
+    def route(
+        self,
+        body: dict[str, Any],
+        hints: Hints,
+        *,
+        unhealthy: Collection[str] = (),
+        saturated: Collection[str] = (),
+        tokens: dict[str, int] | None = None,
+    ) -> Routed:
+        t0 = time.perf_counter()
+        task, found = self.classify(body, hints)
+        t1 = time.perf_counter()
+        if tokens is None:
+            tokens = self.counter.count(body)
+        t2 = time.perf_counter()
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        asked = asked if isinstance(asked, int) and asked > 0 else None
+        max_tokens = asked or self.profile.routing.default_max_tokens
+        tolerance = self.profile.routing.tolerance if hints.tolerance is None else hints.tolerance
+        decision = decide(
+            task=task,
+            band=band_of(self.bands, max(tokens.values()) + max_tokens),
+            tolerance=tolerance,
+            max_tokens=max_tokens,
+            fit_tokens=asked or 1,
+            tokens=tokens,
+            variants=self.profile.variants,
+            reference=self.reference,
+            table=self.table,
+            rates=self.rates,
+            unhealthy=unhealthy,
+            saturated=saturated,
+            also=(found.runner_up,) if found is not None and found.unsure else (),
+        )
+        t3 = time.perf_counter()
+        timings = {
+            "classify_us": (t1 - t0) * 1e6,
+            "tokenize_us": (t2 - t1) * 1e6,
+            "policy_us": (t3 - t2) * 1e6,
+        }
+        return Routed(decision, found, hints.task_source, tokens, timings)

@@ -1,0 +1,181 @@
+"""Prompt tokens with each variant's own tokenizer, counted once per request.
+
+Variants built from one source share its tokenizer (requantization and dequantization keep
+the vocabulary; a test checks the dequantized HF tokenizer against llama.cpp token for token),
+so a profile usually has one tokenizer and a request is tokenized once. Chat messages are
+rendered the way the variant's engine renders them (llama-cpp-python's `chat_format`, or the
+vLLM variant's Jinja chat template) before counting. External variants, whose tokenizer we do
+not have, get an estimate (4 characters per token), flagged as such.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.engines.base import Artifact
+from gateway.routing.features import text_of, view
+from quantgate.profile import ExternalEngine, LlamaCppEngine, Profile, Variant, VllmEngine
+
+Render = Callable[[list[dict[str, Any]]], str]
+
+
+class Tokenizer:
+    """Counts the tokens of a text; `exact` is False for the character estimate."""
+
+    key: str = "estimate"
+    exact: bool = False
+
+    def count(self, text: str) -> int:
+        return max(1, len(text) // 4)
+
+
+class GgufTokenizer(Tokenizer):
+    exact = True
+
+    def __init__(self, path: Path) -> None:
+        self.key, self.path = f"gguf:{path}", path
+        self._vocab: Any = None
+        self._lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        if self._vocab is None:
+            with self._lock:
+                if self._vocab is None:
+                    # the vocabulary alone (no weights, no context): ~0.7 s and ~90 MB once;
+                    # llama-cpp-python's model wrapper (pinned 0.3.36), since `Llama` would
+                    # also create a context
+                    import llama_cpp
+                    from llama_cpp import _internals
+
+                    params = llama_cpp.llama_model_default_params()
+                    params.vocab_only = True
+                    self._vocab = _internals.LlamaModel(
+                        path_model=str(self.path), params=params, verbose=False
+                    )
+        return len(self._vocab.tokenize(text.encode(), True, True))
+
+
+class HfTokenizer(Tokenizer):
+    exact = True
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer as Fast
+
+        self.key = f"hf:{path}"
+        self._fast = Fast.from_file(str(path))
+
+    def count(self, text: str) -> int:
+        return len(self._fast.encode(text).ids)
+
+
+def render_plain(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{m.get('role', 'user')}: {text_of(m)}" for m in messages)
+
+
+def render_llamacpp(chat_format: str) -> Render:
+    from llama_cpp import llama_chat_format
+
+    formatter = getattr(llama_chat_format, "format_" + chat_format.replace("-", ""), None)
+    if formatter is None:
+        return render_plain
+
+    def render(messages: list[dict[str, Any]]) -> str:
+        flat = [{"role": m.get("role", "user"), "content": text_of(m)} for m in messages]
+        return str(formatter(messages=flat).prompt)
+
+    return render
+
+
+def render_jinja(path: Path) -> Render:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(
+        path.read_text()
+    )
+
+    def render(messages: list[dict[str, Any]]) -> str:
+        flat = [{"role": m.get("role", "user"), "content": text_of(m)} for m in messages]
+        return template.render(messages=flat, add_generation_prompt=True, bos_token="")
+
+    return render
+
+
+@dataclass(frozen=True)
+class Counter:
+    tokenizer: Tokenizer
+    render: Render
+    render_key: str
+
+
+class PromptCounter:
+    """Per variant: how to render a request and which tokenizer counts it."""
+
+    def __init__(self, counters: Mapping[str, Counter]) -> None:
+        self.counters = dict(counters)
+
+    def exact(self, variant: str) -> bool:
+        return self.counters[variant].tokenizer.exact
+
+    def count(self, body: dict[str, Any]) -> dict[str, int]:
+        """Prompt tokens per variant; each (tokenizer, rendering) pair is counted once."""
+        messages, completion = view(body)
+        memo: dict[tuple[str, str], int] = {}
+        out = {}
+        for variant, c in self.counters.items():
+            key = (c.tokenizer.key, "completion" if completion else c.render_key)
+            if key not in memo:
+                text = text_of(messages[0]) if completion else c.render(messages)
+                memo[key] = c.tokenizer.count(text)
+            out[variant] = memo[key]
+        return out
+
+
+def prompt_counter(
+    profile: Profile, artifacts: Mapping[str, Artifact] | None = None, base_dir: Path | None = None
+) -> PromptCounter:
+    """Counters for every variant; `artifacts` are the built files by artifact name."""
+    tokenizers: dict[str, Tokenizer] = {}
+    counters = {}
+    for variant in profile.variants:
+        tokenizer = _tokenizer(profile, variant, artifacts or {}, base_dir)
+        tokenizer = tokenizers.setdefault(tokenizer.key, tokenizer)
+        render, key = _renderer(variant, base_dir)
+        counters[variant.name] = Counter(tokenizer, render, key)
+    return PromptCounter(counters)
+
+
+def _tokenizer(
+    profile: Profile, variant: Variant, artifacts: Mapping[str, Artifact], base_dir: Path | None
+) -> Tokenizer:
+    engine = variant.engine
+    if isinstance(engine, ExternalEngine):
+        return Tokenizer()
+    if engine.artifact in profile.artifacts:
+        root = profile.build_order(engine.artifact)[0]  # the source the chain starts from
+        found = artifacts.get(root)
+        if found is None:
+            return Tokenizer()
+        path = found.path
+    else:
+        path = Path(engine.artifact).expanduser()
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+    if path.suffix == ".gguf":
+        return GgufTokenizer(path)
+    if (path / "tokenizer.json").exists():
+        return HfTokenizer(path / "tokenizer.json")
+    return Tokenizer()
+
+
+def _renderer(variant: Variant, base_dir: Path | None) -> tuple[Render, str]:
+    engine = variant.engine
+    if isinstance(engine, LlamaCppEngine) and engine.args.get("chat_format"):
+        name = str(engine.args["chat_format"])
+        return render_llamacpp(name), f"llamacpp:{name}"
+    if isinstance(engine, VllmEngine) and engine.chat_template and base_dir is not None:
+        path = base_dir / engine.chat_template
+        return render_jinja(path), f"jinja:{path}"
+    return render_plain, "plain"

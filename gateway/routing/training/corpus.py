@@ -1,0 +1,396 @@
+"""Labelled requests for the task classifier, built from the offline benchmark data.
+
+Each class draws from the datasets of its Qllm-Eval ability, phrased the ways users and eval
+harnesses phrase them (several templates, chat and completion forms). Records are assigned to
+train / dev / test by a seeded hash of their source record, so every prompt built from one
+record lands in one split; the test split is for the final report only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quantgate.data import data_dir
+
+SPLITS = ("train", "dev", "test")
+PER_CLASS = 320  # cap, so that no class dominates
+SEED = 20261124
+
+
+@dataclass(frozen=True)
+class Example:
+    label: str
+    source: str  # dataset and record id, e.g. gsm8k:17
+    messages: list[dict[str, str]] = field(default_factory=list)  # chat form
+    prompt: str | None = None  # completion form
+
+    @property
+    def split(self) -> str:
+        digest = hashlib.sha256(f"{SEED}:{self.source}".encode()).digest()
+        r = digest[0] / 256
+        return "train" if r < 0.6 else "dev" if r < 0.8 else "test"
+
+    def request(self) -> dict[str, Any]:
+        """The body a client would send (without `model`)."""
+        return {"prompt": self.prompt} if self.prompt is not None else {"messages": self.messages}
+
+
+def build(directory: Path | None = None) -> list[Example]:
+    """Every class's examples, capped and shuffled with a fixed seed."""
+    root = data_dir(directory)
+    if not (root / "gsm8k").is_dir():
+        raise FileNotFoundError(
+            f"{root} has no benchmark data: point --data-dir or QUANTGATE_DATA_DIR at a "
+            "folder like ../shared/datasets"
+        )
+    rng = random.Random(SEED)
+    out: list[Example] = []
+    for make in (
+        _math,
+        _reasoning,
+        _knowledge,
+        _instruction,
+        _icl,
+        _dialogue,
+        _ethics,
+        _code,
+        _general,
+    ):
+        examples = list(make(root, rng))
+        rng.shuffle(examples)
+        out += examples[:PER_CLASS]
+    return out
+
+
+def split(examples: list[Example], name: str) -> list[Example]:
+    return [e for e in examples if e.split == name]
+
+
+def _user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _pick(rng: random.Random, templates: list[Callable[..., Any]]) -> Callable[..., Any]:
+    return templates[rng.randrange(len(templates))]
+
+
+# -- math: GSM8K ---------------------------------------------------------------------------
+
+
+def _gsm8k(root: Path) -> list[dict[str, Any]]:
+    return _jsonl(root / "gsm8k" / "test.jsonl")
+
+
+def _math(root: Path, rng: random.Random) -> Iterator[Example]:
+    rows = _gsm8k(root)
+    chat = [
+        lambda q: q,
+        lambda q: f"{q}\nLet's think step by step.",
+        lambda q: f"Solve this problem: {q}",
+        lambda q: f"{q} Show your work and give the final answer.",
+        lambda q: f"Can you help me with my homework? {q}",
+    ]
+    for i, row in enumerate(rows[:400]):
+        q = row["question"]
+        source = f"gsm8k:{i}"
+        form = rng.random()
+        if form < 0.6:
+            yield Example("math", source, messages=_user(_pick(rng, chat)(q)))
+        elif form < 0.8:
+            yield Example("math", source, prompt=f"Question: {q}\nAnswer:")
+        else:  # few-shot chain of thought (the eval form), exemplars from the tail
+            shots = rng.sample(rows[1000:], 3)
+            solved = [(s["question"], s["answer"].replace("####", "The answer is")) for s in shots]
+            text = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in solved)
+            yield Example("math", source, prompt=f"{text}Question: {q}\nAnswer:")
+    for q in _mt_bench(root, "math"):
+        yield Example("math", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
+
+
+# -- reasoning: StrategyQA -----------------------------------------------------------------
+
+
+def _reasoning(root: Path, rng: random.Random) -> Iterator[Example]:
+    rows = json.loads((root / "strategyqa" / "train.json").read_text())
+    chat = [
+        lambda q, f: q,
+        lambda q, f: f"{q} Answer yes or no.",
+        lambda q, f: f"Answer the following yes/no question, thinking step by step: {q}",
+        lambda q, f: f"{q} Explain your reasoning.",
+        lambda q, f: f"Facts: {' '.join(f)}\nQuestion: {q}",
+    ]
+    for row in rows[:500]:
+        q = row["question"]
+        source = f"strategyqa:{row['qid']}"
+        if rng.random() < 0.75:
+            text = _pick(rng, chat)(q, row.get("facts") or [])
+            yield Example("reasoning", source, messages=_user(text))
+        else:
+            yield Example("reasoning", source, prompt=f"Q: {q}\nA:")
+    for q in _mt_bench(root, "reasoning"):
+        yield Example("reasoning", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
+
+
+# -- knowledge: MMLU and ARC, zero-shot ----------------------------------------------------
+
+
+def _mmlu(root: Path, split_name: str) -> list[tuple[str, dict[str, str]]]:
+    rows = []
+    for path in sorted((root / "mmlu" / split_name).glob("*.csv")):
+        subject = path.stem.rsplit("_", 1)[0].replace("_", " ")
+        with path.open(newline="") as fh:
+            rows += [(subject, r) for r in csv.DictReader(fh)]
+    return rows
+
+
+def _options(choices: list[str], style: str) -> str:
+    letters = "ABCDE"
+    fmt = {"dot": "{}. {}", "paren": "({}) {}", "close": "{}) {}"}[style]
+    return "\n".join(fmt.format(letters[i], c) for i, c in enumerate(choices))
+
+
+def _mc(question: str, choices: list[str], rng: random.Random, subject: str = "") -> str:
+    style = rng.choice(["dot", "paren", "close"])
+    head = (
+        f"The following is a multiple choice question about {subject}.\n\n"
+        if subject and rng.random() < 0.5
+        else ""
+    )
+    tail = rng.choice(["Answer:", "Answer with the letter of the correct option.", ""])
+    return f"{head}{question}\n{_options(choices, style)}\n{tail}".strip()
+
+
+def _knowledge(root: Path, rng: random.Random) -> Iterator[Example]:
+    mmlu = _mmlu(root, "test")
+    for i in rng.sample(range(len(mmlu)), 260):
+        subject, r = mmlu[i]
+        choices = [r[f"choice{k}"] for k in range(4)]
+        text = _mc(r["question"], choices, rng, subject)
+        source = f"mmlu:{i}"
+        if rng.random() < 0.7:
+            yield Example("knowledge", source, messages=_user(text))
+        else:
+            yield Example("knowledge", source, prompt=text)
+    for name in ("arc_easy", "arc_challenge"):
+        rows = _jsonl(root / "arc" / f"{name}.jsonl")
+        for i in rng.sample(range(len(rows)), 60):
+            q = rows[i]["query"].removeprefix("Question: ")
+            yield Example(
+                "knowledge", f"{name}:{i}", messages=_user(_mc(q, rows[i]["choices"], rng))
+            )
+
+
+# -- instruction following: IFEval ---------------------------------------------------------
+
+
+def _instruction(root: Path, rng: random.Random) -> Iterator[Example]:
+    for row in _jsonl(root / "ifeval" / "input_data.jsonl"):
+        yield Example("instruction", f"ifeval:{row['key']}", messages=_user(row["prompt"]))
+
+
+# -- in-context learning: few-shot prompts -------------------------------------------------
+
+
+def _icl(root: Path, rng: random.Random) -> Iterator[Example]:
+    dev = _mmlu(root, "dev")
+    test = _mmlu(root, "test")
+    by_subject: dict[str, list[dict[str, str]]] = {}
+    for subject, r in dev:
+        by_subject.setdefault(subject, []).append(r)
+    for i in rng.sample(range(len(test)), 200):
+        subject, r = test[i]
+        shots = by_subject[subject][: rng.choice([2, 3, 5])]
+        head = f"The following are multiple choice questions (with answers) about {subject}.\n\n"
+        body = ""
+        for s in shots:
+            options = _options([s[f"choice{k}"] for k in range(4)], "dot")
+            body += f"{s['question']}\n{options}\nAnswer: {'ABCD'[int(s['answer'])]}\n\n"
+        options = _options([r[f"choice{k}"] for k in range(4)], "dot")
+        text = f"{head}{body}{r['question']}\n{options}\nAnswer:"
+        source = f"mmlu:{i}"
+        if rng.random() < 0.5:
+            yield Example("icl", source, prompt=text)
+        else:
+            yield Example("icl", source, messages=_user(text))
+    ethics = _ethics_rows(root)
+    for i in rng.sample(range(len(ethics)), 80):
+        shots = rng.sample(ethics[:500], rng.choice([3, 4, 6]))
+        label = {"0": "not wrong", "1": "wrong"}
+        text = "".join(f"Scenario: {s['input']}\nLabel: {label[s['label']]}\n\n" for s in shots)
+        text += f"Scenario: {ethics[i]['input']}\nLabel:"
+        yield Example("icl", f"ethics:{i}", prompt=text)
+    words = ["happy", "sad", "fast", "cold", "big", "light", "early", "strong", "empty", "loud"]
+    for i in range(40):  # classic pattern-completion prompts
+        pairs = rng.sample(words, 5)
+        fns: list[Callable[[str], str]] = [str.upper, lambda w: w[::-1], lambda w: w + "s"]
+        fn = rng.choice(fns)
+        text = (
+            "".join(f"Input: {w}\nOutput: {fn(w)}\n" for w in pairs[:4])
+            + f"Input: {pairs[4]}\nOutput:"
+        )
+        yield Example("icl", f"pattern:{i}", prompt=text)
+
+
+# -- dialogue: multi-turn conversations and open writing -----------------------------------
+
+
+def _mt_bench(root: Path, category: str | None = None) -> list[dict[str, Any]]:
+    rows = _jsonl(root / "mt_bench" / "question.jsonl")
+    return [r for r in rows if category is None or r["category"] == category]
+
+
+def _conversation_turns(text: str) -> list[dict[str, str]]:
+    parts = re.split(r"\s*(USER|ASSISTANT):\s*", text)
+    turns = []
+    for role, content in zip(parts[1::2], parts[2::2], strict=False):
+        turns.append(
+            {"role": "user" if role == "USER" else "assistant", "content": content.strip()}
+        )
+    return turns
+
+
+def _dialogue(root: Path, rng: random.Random) -> Iterator[Example]:
+    references = {
+        r["question_id"]: r["choices"][0]["turns"]
+        for r in _jsonl(root / "mt_bench" / "reference_answer_gpt-4.jsonl")
+    }
+    conversations = _jsonl(root / "longeval" / "topics_conversations.jsonl")
+    replies = [
+        t["content"]
+        for c in conversations
+        for t in _conversation_turns(c["conversation"])
+        if t["role"] == "assistant"
+    ]
+    for q in _mt_bench(root):
+        first = references.get(q["question_id"], [rng.choice(replies)])[0]
+        messages = [
+            {"role": "user", "content": q["turns"][0]},
+            {"role": "assistant", "content": first},
+            {"role": "user", "content": q["turns"][1]},
+        ]
+        yield Example("dialogue", f"mt_bench:{q['question_id']}", messages=messages)
+    for q in _mt_bench(root, "writing") + _mt_bench(root, "roleplay"):
+        yield Example("dialogue", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
+    for c in conversations:
+        turns = _conversation_turns(c["conversation"])
+        users = [i for i, t in enumerate(turns) if t["role"] == "user"]
+        for cut in rng.sample(users[1:], min(4, len(users) - 1)):
+            messages = turns[: cut + 1]
+            if rng.random() < 0.3:
+                messages = [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    *messages,
+                ]
+            yield Example("dialogue", f"topics:{c['topic_id']}:{cut}", messages=messages)
+
+
+# -- ethics: ETHICS commonsense ------------------------------------------------------------
+
+
+def _ethics_rows(root: Path) -> list[dict[str, str]]:
+    with (root / "ethics_commonsense" / "cm_test.csv").open(newline="") as fh:
+        return [r for r in csv.DictReader(fh) if r["is_short"] == "True"]
+
+
+def _ethics(root: Path, rng: random.Random) -> Iterator[Example]:
+    rows = _ethics_rows(root)
+    templates = [
+        lambda s: f"{s}\nQuestion: Is this wrong?\nAnswer:",
+        lambda s: f"Is the following action morally acceptable? {s}",
+        lambda s: f"{s} Was I wrong?",
+        lambda s: f'Would most people consider this wrong? "{s}"',
+        lambda s: f"Judge this: {s} Is it ethical or unethical?",
+        lambda s: f"AITA? {s}",
+    ]
+    for i in rng.sample(range(500, len(rows)), 320):
+        text = _pick(rng, templates)(rows[i]["input"])
+        if text.endswith("Answer:") and rng.random() < 0.5:
+            yield Example("ethics", f"ethics:{i}", prompt=text)
+        else:
+            yield Example("ethics", f"ethics:{i}", messages=_user(text))
+
+
+# -- code ----------------------------------------------------------------------------------
+
+LANGUAGES = ["Python", "JavaScript", "C++", "Go", "Rust", "Java", "TypeScript", "a shell script"]
+
+
+def _code(root: Path, rng: random.Random) -> Iterator[Example]:
+    for q in _mt_bench(root, "coding"):
+        yield Example("code", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
+    references = _jsonl(root / "mt_bench" / "reference_answer_gpt-4.jsonl")
+    snippets = []
+    for r in references:
+        for turn in r["choices"][0]["turns"]:
+            snippets += re.findall(r"```(\w*)\n(.*?)```", turn, flags=re.S)
+    asks = [
+        "Explain what this code does:",
+        "Find the bug in this code:",
+        "Add type hints and docstrings to this:",
+        "Why is this slow, and how would you speed it up?",
+        "Write unit tests for this function:",
+        "Translate this to {lang}:",
+    ]
+    for i, (lang, code) in enumerate(snippets):
+        for _ in range(3):
+            ask = rng.choice(asks).format(lang=rng.choice(LANGUAGES))
+            yield Example("code", f"snippet:{i}", messages=_user(f"{ask}\n```{lang}\n{code}```"))
+    tasks = [
+        "Write a {lang} function that solves this: {q}",
+        "Implement this in {lang}: {q}",
+        "Write a program in {lang} that computes the answer to the following. {q}",
+        "Give me {lang} code to answer: {q}",
+        "Write a {lang} script for this problem and print the result. {q}",
+    ]
+    for i, row in enumerate(_gsm8k(root)[600:760]):
+        text = rng.choice(tasks).format(lang=rng.choice(LANGUAGES), q=row["question"])
+        yield Example("code", f"gsm8k:{600 + i}", messages=_user(text))
+
+
+# -- general: continuation, summaries, retrieval, open questions ---------------------------
+
+
+def _general(root: Path, rng: random.Random) -> Iterator[Example]:
+    rows = _jsonl(root / "lambada" / "lambada_test.jsonl")
+    asks = [
+        "Summarize this passage: {t}",
+        "Continue the story: {t}",
+        "Translate into French: {t}",
+        "Rewrite this more formally: {t}",
+        "What is the main point of this text? {t}",
+    ]
+    for i in rng.sample(range(len(rows)), 200):
+        text = rows[i]["text"].rsplit(" ", 1)[0]
+        if rng.random() < 0.5:
+            yield Example("general", f"lambada:{i}", prompt=text)
+        else:
+            yield Example(
+                "general", f"lambada:{i}", messages=_user(rng.choice(asks).format(t=text))
+            )
+    for q in (
+        _mt_bench(root, "stem") + _mt_bench(root, "humanities") + _mt_bench(root, "extraction")
+    ):
+        yield Example("general", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
+    for i, row in enumerate(_jsonl(root / "longeval" / "200_lines.jsonl")):
+        lines = row["prompt"].split("\n")
+        keep = rng.randrange(10, 60)  # shorter records with the same head and question
+        text = "\n".join(lines[:4] + lines[4 : 4 + keep] + lines[-3:])
+        yield Example("general", f"longeval:{i}", messages=_user(text))
+    for c in _jsonl(root / "longeval" / "topics_conversations.jsonl"):
+        yield Example(
+            "general",
+            f"topics:{c['topic_id']}:q",
+            messages=_user(f"Tell me about {c['topic'].lower()}."),
+        )
