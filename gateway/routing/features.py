@@ -37,6 +37,29 @@ _AUX_START = re.compile(
 _FIRST_PERSON = re.compile(r"^(?:i|my|i'm|i've|we)\b", re.I)
 
 
+NAMED = (
+    "completion_form",
+    "user_turns",
+    "assistant_turns",
+    "has_system",
+    "log_chars",
+    "lines",
+    "numbers",
+    "arithmetic",
+    "options",
+    "fewshot_answers",
+    "fewshot_asked",
+    "code_fences",
+    "code_tokens",
+    "format_constraints",
+    "ends_question",
+    "ends_colon",
+    "aux_start",
+    "first_person_start",
+    "questions",
+)  # plus one `word:<w>` per distinct word in the window
+
+
 def view(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     """(messages, completion form?) from a chat or completion request body."""
     if "messages" in body:

@@ -130,12 +130,16 @@ def _summary(
     rows: list[Candidate],
     also: tuple[str, ...],
 ) -> str:
-    cheaper = []
+    cheaper: list[
+        tuple[bool, str]
+    ] = []  # why each cheaper variant was passed over: the first loss, every outage
     for c in rows:
         if c.variant == chosen:
             break
-        cheaper.append(f"{c.variant} {c.reason}")
-    why = "; ".join(cheaper[:2]) if cheaper else f"cheapest within {_pct(tolerance)}"
+        lossy = c.status in ("below-tolerance", "too-long")
+        if not lossy or not any(x[0] for x in cheaper):
+            cheaper.append((lossy, f"{c.variant} {c.reason}"))
+    why = "; ".join(t for _, t in cheaper) if cheaper else f"cheapest within {_pct(tolerance)}"
     unsure = f"; unsure, also {'/'.join(also)}" if also else ""
     return f"{task}/{band}: {chosen} ({why}{unsure})"
 

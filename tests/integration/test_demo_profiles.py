@@ -7,12 +7,14 @@ talk to the gateway only. One profile runs at a time (the two would not fit in m
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -41,18 +43,27 @@ class Demo:
     reference: str
     w8: str
     lowest: str
+    cheap_general: str  # the measured-cheapest variant within 2% for a short general question
     start_timeout: float  # includes building on a machine without the cache
     restart_timeout: float
 
     @property
     def variants(self) -> list[str]:
-        data = yaml.safe_load((REPO / "profiles" / self.profile).read_text())
-        return [v["name"] for v in data["variants"]]
+        return [v["name"] for v in self.data["variants"]]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load((REPO / "profiles" / self.profile).read_text())
+        return data
+
+    def quant(self, variant: str) -> dict[str, float]:
+        spec = next(v["quant"] for v in self.data["variants"] if v["name"] == variant)
+        return {"w_bits": 16, "a_bits": 16, "kv_bits": 16, **spec}
 
 
 DEMOS = [
-    Demo("demo-llamacpp.yaml", "f16", "q8_0", "q3k-mix", 900, 120),
-    Demo("demo-vllm-cpu.yaml", "bf16", "w8a8", "w4a16", 2400, 600),
+    Demo("demo-llamacpp.yaml", "f16", "q8_0", "q3k-mix", "q3k-mix", 900, 120),
+    Demo("demo-vllm-cpu.yaml", "bf16", "w8a8", "w4a16", "w8a8", 2400, 600),
 ]
 
 
@@ -149,17 +160,20 @@ def test_lowest_bit_variant_differs_from_reference(demo: tuple[Demo, str]) -> No
 def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo, str]) -> None:
     spec, base = demo
     client = client_for(base)
-    default = yaml.safe_load((REPO / "profiles" / spec.profile).read_text())["default_variant"]
+    body = {"model": MODEL, "prompt": "2 + 3 =", "max_tokens": 2}
+    default = httpx.post(base + "/v1/route", json=body).json()["chosen"]  # what it would take
     pid = httpx.get(base + "/ready").json()["engines"][default]["pid"]
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + spec.restart_timeout
     served_by: list[str] = []
+    routes: list[str] = []
     while time.monotonic() < deadline:
         try:
             raw = client.completions.with_raw_response.create(
                 model=MODEL, prompt="2 + 3 =", max_tokens=2, temperature=0, timeout=60
             )
             served_by.append(raw.headers["x-quantgate-variant"])
+            routes.append(raw.headers["x-quantgate-route"])
         except openai.InternalServerError as exc:  # a clean 503 is acceptable, a hang is not
             assert exc.status_code == 503
         state = httpx.get(base + "/ready").json()["engines"][default]
@@ -170,6 +184,8 @@ def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo
         pytest.fail(f"{default} was not restarted within {spec.restart_timeout} s: {state}")
     assert state["restarts"] >= 1
     assert any(v != default for v in served_by), "no request was served while it was down"
+    # once the supervisor knows, the router skips it and says so
+    assert any(f"{default} unhealthy" in r for r in routes), routes
     pinned = client.completions.create(
         model=f"{MODEL}@{default}", prompt="2 + 3 =", max_tokens=2, temperature=0
     )
@@ -192,3 +208,59 @@ def test_engine_metrics_are_discoverable_and_match_the_dashboard(demo: tuple[Dem
     assert wanted, "the dashboard has no vLLM panels"
     for name in wanted:
         assert any(n == name or n.startswith(name + "_") for n in names), name
+
+
+def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
+    from quantgate.data import data_dir
+
+    spec, base = demo
+    client = client_for(base)
+    first = (data_dir() / "gsm8k" / "test.jsonl").read_text().splitlines()[0]
+    gsm8k = [{"role": "user", "content": json.loads(first)["question"]}]
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=gsm8k, max_tokens=8, temperature=0
+    )
+    assert raw.headers["x-quantgate-task"] == "math"
+    served = raw.headers["x-quantgate-variant"]
+    assert spec.quant(served)["w_bits"] >= 8, raw.headers["x-quantgate-route"]
+    # the router counts prompt tokens exactly as the engine does (chat format included)
+    decision = httpx.post(
+        base + "/v1/route", json={"model": MODEL, "messages": gsm8k, "max_tokens": 8}
+    ).json()
+    counted = {c["variant"]: c["prompt_tokens"] for c in decision["candidates"]}
+    assert raw.parse().usage.prompt_tokens == counted[served]
+    completion = client.completions.create(
+        model=MODEL, prompt=PROMPTS[0], max_tokens=2, temperature=0
+    )
+    decision = httpx.post(base + "/v1/route", json={"model": MODEL, "prompt": PROMPTS[0]}).json()
+    assert completion.usage.prompt_tokens == decision["candidates"][0]["prompt_tokens"]
+
+    general = [{"role": "user", "content": "Tell me about the history of the Eiffel Tower."}]
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=general, max_tokens=8, temperature=0
+    )
+    assert raw.headers["x-quantgate-task"] == "general"
+    assert raw.headers["x-quantgate-variant"] == spec.cheap_general, raw.headers[
+        "x-quantgate-route"
+    ]
+
+    strict = client.chat.completions.with_raw_response.create(
+        model=MODEL,
+        messages=general,
+        max_tokens=4,
+        extra_headers={"X-Quantgate-Max-Quality-Loss": "0"},
+    )
+    assert strict.headers["x-quantgate-variant"] == spec.reference
+
+    hinted = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=general, max_tokens=4, metadata={"task": "math"}
+    )  # the engines never see quantgate's hint
+    assert hinted.headers["x-quantgate-task"] == "math"
+    assert spec.quant(hinted.headers["x-quantgate-variant"])["w_bits"] >= 8
+
+    lines = "\n".join(f"line {i}: REGISTER_CONTENT is <{i * 7919 % 50000}>" for i in range(600))
+    long = [{"role": "user", "content": f"Remember these lines.\n{lines}\nWhat is in line 300?"}]
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model=MODEL, messages=long, max_tokens=16)
+    assert info.value.code == "context_length_exceeded"
+    assert str(max(v["max_context"] for v in spec.data["variants"])) in info.value.message

@@ -1,0 +1,185 @@
+"""The routing policy on the demo profiles: the issue's must-hold cases, decided in-process."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from gateway.routing.router import Hints, Router
+from quantgate.errors import ContextLengthExceeded, ToleranceUnmet
+from quantgate.profile import Profile, load_profile
+
+PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+GSM8K = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes "
+    "muffins for her friends every day with four. She sells the remainder at the farmers' "
+    "market daily for $2 per fresh duck egg. How much in dollars does she make every day at "
+    "the farmers' market?"
+)
+GENERAL = "Tell me about the history of the Eiffel Tower."
+
+
+def chat(text: str, **extra: object) -> dict[str, object]:
+    return {"messages": [{"role": "user", "content": text}], **extra}
+
+
+def retrieval_prompt(lines: int, seed: int = 0) -> str:
+    """A LongEval-lines style prompt (the LongChat format), about 17 tokens per line."""
+    rng = random.Random(seed)
+    words = ["amber", "brisk", "cobalt", "dusty", "eager", "fancy", "gusty", "hollow", "icy"]
+    names = [f"{rng.choice(words)}-{rng.choice(words)}{i}" for i in range(lines)]
+    body = "\n".join(f"line {n}: REGISTER_CONTENT is <{rng.randrange(50000)}>" for n in names)
+    return (
+        "Below is a record of lines I want you to remember. Each line begins with 'line <line "
+        "index>' and contains a '<REGISTER_CONTENT>' at the end of the line as a numerical "
+        "value. For each line index, memorize its corresponding <REGISTER_CONTENT>. At the end "
+        "of the record, I will ask you to retrieve the corresponding <REGISTER_CONTENT> of a "
+        f"certain line index. Now the record start:\n\n{body}\n\nNow the record is over. Tell "
+        f"me what is the <REGISTER_CONTENT> in line {names[lines // 2]}? I need the number."
+    )
+
+
+@pytest.fixture(params=["demo-llamacpp.yaml", "demo-vllm-cpu.yaml"])
+def demo(request: pytest.FixtureRequest) -> Profile:
+    return load_profile(PROFILES / request.param)
+
+
+def widened(profile: Profile, max_context: int) -> Profile:
+    variants = [v.model_copy(update={"max_context": max_context}) for v in profile.variants]
+    return profile.model_copy(update={"variants": variants})
+
+
+def w_bits(profile: Profile, name: str) -> float:
+    return profile.variant(name).quant.w_bits
+
+
+def test_gsm8k_question_routes_to_w8_or_better(demo: Profile) -> None:
+    routed = Router(demo).route(chat(GSM8K), Hints())
+    assert routed.decision.task == "math"
+    assert all(w_bits(demo, name) >= 8 for name in routed.decision.order)
+    w4 = [c for c in routed.decision.candidates if w_bits(demo, c.variant) < 8]
+    assert w4 and all(c.status == "below-tolerance" for c in w4)
+
+
+def test_long_retrieval_never_routes_to_kv4(demo: Profile) -> None:
+    profile = widened(demo, 16384)  # the demos stop at 2k/4k; give every variant room
+    router = Router(profile)
+    body = chat(retrieval_prompt(500), max_tokens=16)
+    tokens = router.counter.count(body)
+    assert min(tokens.values()) > 6000
+    routed = router.route(body, Hints())
+    assert routed.decision.band == "long"
+    assert all(profile.variant(n).quant.kv_bits > 4 for n in routed.decision.order)
+    if any(v.quant.kv_bits == 4 for v in profile.variants):
+        kv4 = [c for c in routed.decision.candidates if c.variant.endswith("kv4")]
+        assert kv4 and kv4[0].status == "below-tolerance"
+
+
+def test_long_prompt_beyond_every_context_is_refused(demo: Profile) -> None:
+    with pytest.raises(ContextLengthExceeded) as info:
+        Router(demo).route(chat(retrieval_prompt(500)), Hints())
+    assert info.value.status == 400
+    assert info.value.code == "context_length_exceeded"
+    assert str(max(v.max_context for v in demo.variants)) in info.value.message
+
+
+def test_short_general_question_takes_the_cheapest_admissible_variant(demo: Profile) -> None:
+    router = Router(demo)
+    routed = router.route(chat(GENERAL, max_tokens=64), Hints())
+    d = routed.decision
+    assert d.task == "general" and d.band == "short"
+    admissible = [c for c in d.candidates if c.status in ("chosen", "fallback")]
+    assert d.chosen == min(admissible, key=lambda c: c.predicted_s).variant
+    if demo.model_dump()["routing"]["reference"] == "f16":  # llama.cpp: a W4 variant is fastest
+        assert w_bits(demo, d.chosen) < 8
+        assert d.chosen == "q3k-mix"
+
+
+def test_weight_only_w4_wins_decode_heavy_w8a8_prefill_heavy_with_default_costs() -> None:
+    profile = load_profile(PROFILES / "demo-vllm-cpu.yaml")
+    routing = profile.routing.model_copy(update={"costs": {}})  # defaults by bits
+    router = Router(profile.model_copy(update={"routing": routing}))
+    decode_heavy = router.route(chat(GENERAL, max_tokens=512), Hints(), tokens=_same(profile, 20))
+    assert decode_heavy.decision.chosen == "w4a16"
+    prefill_heavy = router.route(chat(GENERAL, max_tokens=4), Hints(), tokens=_same(profile, 3000))
+    assert prefill_heavy.decision.chosen == "w8a8"
+
+
+def _same(profile: Profile, n: int) -> dict[str, int]:
+    return {v.name: n for v in profile.variants}
+
+
+@pytest.mark.parametrize("text", [GSM8K, GENERAL, "Write a haiku about rain.", "2 + 2 ="])
+def test_zero_tolerance_routes_everything_to_the_reference(demo: Profile, text: str) -> None:
+    router = Router(demo)
+    routed = router.route(chat(text), Hints(tolerance=0.0))
+    assert routed.decision.order == (router.reference,)
+
+
+def test_unhealthy_cheapest_variant_is_skipped_with_the_reason(demo: Profile) -> None:
+    router = Router(demo)
+    cheapest = router.route(chat(GENERAL), Hints()).decision.chosen
+    routed = router.route(chat(GENERAL), Hints(), unhealthy={cheapest})
+    assert routed.decision.chosen != cheapest
+    assert cheapest not in routed.decision.order
+    assert f"{cheapest} unhealthy" in routed.decision.summary
+
+
+def test_saturated_variant_is_tried_last(demo: Profile) -> None:
+    router = Router(demo)
+    first = router.route(chat(GENERAL), Hints()).decision
+    routed = router.route(chat(GENERAL), Hints(), saturated={first.chosen}).decision
+    assert routed.order[-1] == first.chosen and routed.chosen != first.chosen
+    assert f"{first.chosen} saturated" in routed.summary
+
+
+def test_explicit_task_overrides_the_classifier(demo: Profile) -> None:
+    router = Router(demo)
+    routed = router.route(chat(GENERAL), Hints(task="math", task_source="header"))
+    assert routed.decision.task == "math" and routed.classification is None
+    assert all(w_bits(demo, n) >= 8 for n in routed.decision.order)
+
+
+def test_wider_tolerance_admits_w4_for_math(demo: Profile) -> None:
+    routed = Router(demo).route(chat(GSM8K), Hints(tolerance=0.15))
+    assert any(w_bits(demo, n) < 8 for n in routed.decision.order)
+
+
+def test_only_too_lossy_variants_fitting_is_refused_with_the_tolerance_to_set() -> None:
+    profile = load_profile(PROFILES / "demo-llamacpp.yaml")
+    variants = [
+        v.model_copy(update={"max_context": 16384 if v.name == "q4_k_m-kv4" else 2048})
+        for v in profile.variants
+    ]
+    router = Router(profile.model_copy(update={"variants": variants}))
+    with pytest.raises(ToleranceUnmet) as info:
+        router.route(chat(retrieval_prompt(500)), Hints())
+    assert info.value.code == "quality_tolerance_unmet"
+    assert (
+        "q4_k_m-kv4" in info.value.message and "X-Quantgate-Max-Quality-Loss" in info.value.message
+    )
+
+
+def test_measured_rule_overrides_the_prior() -> None:
+    text = (PROFILES / "demo-llamacpp.yaml").read_text()
+    text = text.replace(
+        "  costs:",
+        "  rules:\n    - {task: math, band: short, variant: q3k-mix, quality: 0.99, "
+        "evidence: {source: measured, ref: run-1, n: 200, ci95: [0.97, 1.0]}}\n  costs:",
+    )
+    from quantgate.profile import parse_profile
+
+    router = Router(parse_profile(text))
+    routed = router.route(chat(GSM8K), Hints())
+    assert routed.decision.chosen == "q3k-mix"
+    chosen = routed.decision.candidates[0]
+    assert chosen.quality.source == "measured" and chosen.quality.ref == "run-1"
+
+
+def test_decisions_are_deterministic(demo: Profile) -> None:
+    router = Router(demo)
+    first = router.route(chat(GSM8K), Hints()).decision
+    again = Router(demo).route(chat(GSM8K), Hints()).decision
+    assert first == again
