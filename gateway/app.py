@@ -66,6 +66,8 @@ def create_app(
     )
     state = GatewayState(profile, settings, pool, supervisor, router=router or Router(profile))
     app.state.gateway = state
+    if supervisor is not None:
+        supervisor.busy = lambda name: state.metrics.busy[name] > 0
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics)
     errors.install(app)
     app.include_router(openai.router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -65,6 +65,10 @@ class Supervisor:
         }
         self._stopping = False
         self._started = False
+        # set by the app: True while the gateway has requests in flight on a variant. A busy
+        # engine may not answer probes (llama-cpp-python serves one request at a time), so
+        # failed probes then do not count; a hung request is caught by the relay's timeouts.
+        self.busy: Callable[[str], bool] = lambda name: False
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -164,6 +168,8 @@ class Supervisor:
             ok = (await client.get(process.url + process.spec.ready_path)).status_code == 200
         except httpx.HTTPError:
             ok = False
+        if not ok and self.busy(name):
+            return
         slot.failures = 0 if ok else slot.failures + 1
         if ok:
             slot.state, slot.backoff = State.HEALTHY, 0.0

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from quantgate.cli import build, loadtest, mock, profile, route, serve
+from quantgate.cli import build, evaluate, loadtest, mock, profile, route, serve
 from quantgate.errors import BuildError, ConfigError, EngineError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("serve")(serve.serve)
 app.command("build")(build.build)
 app.command("loadtest")(loadtest.loadtest)
 app.command("route")(route.route)
+app.command("eval")(evaluate.eval_command)
 app.add_typer(profile.app, name="profile")
 app.command("mock-server")(mock.mock_server)
 

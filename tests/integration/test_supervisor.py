@@ -113,3 +113,32 @@ def test_stop_kills_the_children_a_dead_leader_left(tmp_path: Path) -> None:
     while not gone(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gone(child)
+
+
+async def test_a_busy_engine_that_misses_probes_stays_healthy(tmp_path: Path) -> None:
+    """llama-cpp-python answers no probe while it generates: busy is not unhealthy."""
+    settings = SupervisorSettings(check_interval=0.1, probe_timeout=0.3, probe_failures=2)
+    sup = Supervisor({"a": mock_engine(free_port())}, tmp_path, settings)
+    busy = True
+    sup.busy = lambda name: busy
+    try:
+        await sup.start()
+        pid = sup.status()["a"]["pid"]
+        assert isinstance(pid, int)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sup.watch)
+            os.kill(pid, signal.SIGSTOP)  # alive, answers nothing
+            await anyio.sleep(2.0)  # several probe timeouts
+            assert sup.state("a") is State.HEALTHY
+            busy = False
+            with anyio.fail_after(10):
+                while sup.state("a") is not State.UNHEALTHY:  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            os.kill(pid, signal.SIGCONT)
+            with anyio.fail_after(10):
+                while sup.state("a") is not State.HEALTHY:  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            tg.cancel_scope.cancel()
+        assert sup.status()["a"]["restarts"] == 0
+    finally:
+        sup.stop()

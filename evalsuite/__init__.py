@@ -1,0 +1,1 @@
+"""Quality per variant against any OpenAI-compatible endpoint (Qllm-Eval's abilities)."""

@@ -1,0 +1,116 @@
+"""Running tasks against variants: samples, cached asks, outcomes as rows, with progress.
+
+Variants run one after another (they share the machine), a task's samples run `concurrency` at
+a time. Every row is one (task, variant, sample); errors are rows too (score None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from evalsuite.client import Endpoint, ReplyCache
+from evalsuite.types import Context, Reply, Request, Sample, Task
+
+Progress = Callable[[str, str, int, int], None]  # (variant, task, done, total)
+
+
+@dataclass(frozen=True)
+class Target:
+    variant: str
+    endpoint: Endpoint
+    max_context: int | None = None
+
+
+def row(task: Task, variant: str, sample: Sample, outcome: Any) -> dict[str, Any]:
+    return {
+        "task": task.name,
+        "ability": task.ability,
+        "route_task": task.route_task,
+        "variant": variant,
+        "sample": sample.id,
+        "target": sample.target if _plain(sample.target) else repr(sample.target),
+        "prompt": outcome.prompt,
+        "response": outcome.response,
+        "parsed": outcome.parsed if _plain(outcome.parsed) else repr(outcome.parsed),
+        "score": outcome.score,
+        "latency_s": round(outcome.latency_s, 4),
+        "error": outcome.error,
+        "extra": outcome.extra,
+    }
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
+
+
+async def run_eval(
+    tasks: list[Task],
+    targets: list[Target],
+    *,
+    data_dir: Path,
+    limit: int,
+    seed: int,
+    run_dir: Path,
+    context: Context,
+    concurrency: int = 1,
+    progress: Progress | None = None,
+    limits: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    limits = limits or {}
+    samples = {t.name: t.load(data_dir, limits.get(t.name, limit), seed) for t in tasks}
+    rows: list[dict[str, Any]] = []
+    for target in targets:
+        ctx = replace(context, max_context=target.max_context)
+        for task in tasks:
+            cache = ReplyCache(run_dir / "cache" / target.variant / f"{task.name}.jsonl")
+            rows += await _run_task(
+                task, target, samples[task.name], ctx, cache, concurrency, progress
+            )
+    return rows
+
+
+async def _run_task(
+    task: Task,
+    target: Target,
+    todo: list[Sample],
+    ctx: Context,
+    cache: ReplyCache,
+    concurrency: int,
+    progress: Progress | None,
+) -> list[dict[str, Any]]:
+    ask = _cached_ask(target.endpoint, cache)
+    limiter = anyio.Semaphore(concurrency)
+    results: dict[int, dict[str, Any]] = {}
+
+    async def one(i: int, s: Sample) -> None:
+        async with limiter:
+            outcome = await task.run(s, ask, ctx)
+        results[i] = row(task, target.variant, s, outcome)
+        if progress:
+            progress(target.variant, task.name, len(results), len(todo))
+
+    if progress:
+        progress(target.variant, task.name, 0, len(todo))
+    async with anyio.create_task_group() as tg:
+        for i, s in enumerate(todo):
+            tg.start_soon(one, i, s)
+    return [results[i] for i in range(len(todo))]
+
+
+def _cached_ask(endpoint: Endpoint, cache: ReplyCache) -> Any:
+    async def ask(req: Request) -> Reply:
+        key = ReplyCache.key(endpoint.model, req)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        reply = await endpoint.ask(req)
+        if reply.error is None:
+            cache.put(key, reply)
+        return reply
+
+    return ask

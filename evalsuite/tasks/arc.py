@@ -1,0 +1,36 @@
+"""ARC-Easy and ARC-Challenge (understanding): grade-school science, multiple choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from evalsuite.data import jsonl, sample
+from evalsuite.tasks.multiple_choice import ask_choice, block
+from evalsuite.types import Ask, Context, Outcome, Sample, Task
+
+
+def _loader(name: str) -> Callable[[Path, int, int], list[Sample]]:
+    def load(root: Path, limit: int, seed: int) -> list[Sample]:
+        rows = list(enumerate(jsonl(root, f"arc/{name}.jsonl")))
+        return [
+            Sample(
+                f"{name}:{i}",
+                r["gold"],
+                {"question": r["query"].removeprefix("Question: "), "options": r["choices"]},
+            )
+            for i, r in sample(rows, limit, seed)
+        ]
+
+    return load
+
+
+async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
+    prompt = block(f"Question: {s.meta['question']}", s.meta["options"])
+    return await ask_choice(s, prompt, ask, ctx)
+
+
+ARC_EASY = Task("arc_easy", "understanding", "knowledge", "accuracy", _loader("arc_easy"), run)
+ARC_CHALLENGE = Task(
+    "arc_challenge", "understanding", "knowledge", "accuracy", _loader("arc_challenge"), run
+)

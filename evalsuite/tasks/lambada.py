@@ -1,0 +1,49 @@
+"""LAMBADA (language modeling): predict a passage's last word, greedy.
+
+With `--perplexity` on a completion endpoint that echoes prompt logprobs, the passage's
+perplexity is recorded too (`nll`, `tokens` per sample); endpoints that do not echo them are
+reported as such.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evalsuite.data import jsonl, sample
+from evalsuite.scoring import last_word
+from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+
+
+def load(root: Path, limit: int, seed: int) -> list[Sample]:
+    rows = list(enumerate(jsonl(root, "lambada/lambada_test.jsonl")))
+    out = []
+    for i, r in sample(rows, limit, seed):
+        context, word = r["text"].rsplit(" ", 1)
+        out.append(Sample(f"lambada:{i}", word.strip().lower(), {"context": context}))
+    return out
+
+
+async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
+    context = s.meta["context"]
+    if ctx.form == "completion":
+        req = Request(prompt=context, max_tokens=5)
+    else:
+        ask_text = f"Continue this passage with exactly one word:\n\n{context}"
+        req = Request(messages=(("user", ask_text),), max_tokens=5)
+    reply = await ask(req)
+    if reply.error:
+        return Outcome.failed(reply, req)
+    guess = last_word(reply.text)
+    extra: dict[str, object] = {}
+    if ctx.perplexity and ctx.form == "completion":
+        scored = await ask(
+            Request(prompt=f"{context} {s.target}", max_tokens=1, logprobs=1, echo=True)
+        )
+        values = [v for v in (scored.prompt_logprobs or [])[1:] if v is not None]
+        extra = {"nll": -sum(values), "tokens": len(values)} if values else {"nll": None}
+    return Outcome(
+        float(guess == s.target), guess, reply.text, req.shown(), reply.latency_s, extra=extra
+    )
+
+
+LAMBADA = Task("lambada", "language-modeling", "general", "accuracy", load, run)

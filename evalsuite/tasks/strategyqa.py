@@ -1,0 +1,55 @@
+"""StrategyQA (commonsense multi-step reasoning): yes/no questions, 3-shot from train.
+
+Scored on the authors' dev split (229 questions); the exemplars come from train.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from evalsuite.data import need, sample
+from evalsuite.scoring import yes_no
+from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+
+
+def load(root: Path, limit: int, seed: int) -> list[Sample]:
+    dev = json.loads(need(root, "strategyqa/dev.json").read_text())
+    train = json.loads(need(root, "strategyqa/train.json").read_text())
+    rng = random.Random(seed)
+    yes = [r for r in train if r["answer"]]
+    no = [r for r in train if not r["answer"]]
+    shots = [rng.choice(yes), rng.choice(no), rng.choice(yes)]
+    exemplars = [(r["question"], r["answer"]) for r in shots]
+    return [
+        Sample(
+            f"strategyqa:{r['qid']}",
+            bool(r["answer"]),
+            {"question": r["question"], "shots": exemplars},
+        )
+        for r in sample(dev, limit, seed)
+    ]
+
+
+async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
+    shots = "".join(f"Q: {q}\nA: {'yes' if a else 'no'}\n\n" for q, a in s.meta["shots"])
+    if ctx.form == "completion":
+        req = Request(prompt=f"{shots}Q: {s.meta['question']}\nA:", max_tokens=3, stop=("\n",))
+    else:
+        req = Request(messages=(("user", f"{s.meta['question']} Answer yes or no."),), max_tokens=4)
+    reply = await ask(req)
+    if reply.error:
+        return Outcome.failed(reply, req)
+    said = yes_no(reply.text)
+    return Outcome(
+        float(said is s.target),
+        said,
+        reply.text,
+        req.shown(),
+        reply.latency_s,
+        extra={"unparsed": said is None},
+    )
+
+
+STRATEGYQA = Task("strategyqa", "reasoning", "reasoning", "accuracy", load, run)

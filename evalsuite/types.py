@@ -1,0 +1,103 @@
+"""The eval suite's shared types: a sample, a request to an endpoint, its reply, an outcome.
+
+Every task is a function of these (tasks/*.py): it makes samples, asks the endpoint through an
+`Ask` callable (cached, so runs resume), and turns replies into an `Outcome`. Errors are data:
+a failed request gives an outcome with `error` set and no score, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Form = Literal["completion", "chat"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    target: Any  # the gold answer, in the task's own terms
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call: a completion prompt or chat messages, greedy unless said otherwise."""
+
+    prompt: str | None = None
+    messages: tuple[tuple[str, str], ...] | None = None  # (role, content)
+    max_tokens: int = 16
+    stop: tuple[str, ...] = ()
+    logprobs: int | None = None  # top-k logprobs of each generated token
+    echo: bool = False  # return the prompt's logprobs too (completions)
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "messages": self.messages,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "logprobs": self.logprobs,
+            "echo": self.echo,
+        }
+
+    def shown(self) -> str:
+        if self.prompt is not None:
+            return self.prompt
+        return "\n".join(f"[{role}] {content}" for role, content in self.messages or ())
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str = ""
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    top_logprobs: list[dict[str, float]] | None = None  # per generated token
+    prompt_logprobs: list[float | None] | None = None  # per prompt token (echo)
+    error: str | None = None
+
+
+Ask = Callable[[Request], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    score: float | None  # None: not scorable (an error), never counted as wrong
+    parsed: Any = None
+    response: str = ""
+    prompt: str = ""
+    latency_s: float = 0.0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. confidence, repetition
+
+    @classmethod
+    def failed(cls, reply: Reply, request: Request) -> Outcome:
+        return cls(None, None, reply.text, request.shown(), reply.latency_s, reply.error)
+
+
+@dataclass(frozen=True)
+class Context:
+    """How a run asks: prompt form, option logprobs, an optional judge, the variant's context."""
+
+    form: Form = "completion"
+    logprobs: bool = False
+    perplexity: bool = False  # echo the prompt's logprobs (costly on llama-cpp-python)
+    judge: Ask | None = None
+    max_context: int | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: its name, the Qllm-Eval ability and routing class it measures, and its code."""
+
+    name: str
+    ability: str  # language-modeling, understanding, icl, self-calibration, reasoning, ...
+    route_task: str  # the routing task class its score is evidence for
+    metric: str  # what `score` means, e.g. "accuracy"
+    load: Callable[[Any, int, int], list[Sample]]  # (data dir, limit, seed) -> samples
+    run: Callable[[Sample, Ask, Context], Awaitable[Outcome]]
+    forms: tuple[Form, ...] = ("completion", "chat")
+    description: str = ""
