@@ -21,8 +21,12 @@ def block(question: str, options: list[str], answer: int | None = None) -> str:
 
 async def ask_choice(sample: Sample, prompt: str, ask: Ask, ctx: Context) -> Outcome:
     n = len(sample.meta["options"])
-    if ctx.form == "completion":
-        req = Request(prompt=prompt, max_tokens=2, logprobs=20 if ctx.logprobs else None)
+    if ctx.form == "completion":  # with logprobs only the first token matters
+        req = Request(
+            prompt=prompt,
+            max_tokens=1 if ctx.logprobs else 2,
+            logprobs=20 if ctx.logprobs else None,
+        )
     else:
         req = Request(
             messages=(("user", f"{prompt.rsplit('Answer:', 1)[0]}{INSTRUCTION}"),),

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from quantgate.cli import build, evaluate, loadtest, mock, profile, route, serve
+from quantgate.cli import build, datasets, derive, evaluate, loadtest, mock, profile, route, serve
 from quantgate.errors import BuildError, ConfigError, EngineError
 
 app = typer.Typer(
@@ -21,7 +21,9 @@ app.command("build")(build.build)
 app.command("loadtest")(loadtest.loadtest)
 app.command("route")(route.route)
 app.command("eval")(evaluate.eval_command)
+app.command("derive")(derive.derive)
 app.add_typer(profile.app, name="profile")
+app.add_typer(datasets.app, name="datasets")
 app.command("mock-server")(mock.mock_server)
 
 

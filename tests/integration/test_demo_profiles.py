@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -264,3 +265,67 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
         client.chat.completions.create(model=MODEL, messages=long, max_tokens=16)
     assert info.value.code == "context_length_exceeded"
     assert str(max(v["max_context"] for v in spec.data["variants"])) in info.value.message
+
+
+def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
+    """Every task on two real variants through the gateway, then rules from the run."""
+    spec, base = demo
+    if spec.profile != "demo-llamacpp.yaml":
+        pytest.skip("the eval suite's end-to-end run uses the llama.cpp demo (minutes on vLLM)")
+    profile = str(REPO / "profiles" / spec.profile)
+    variants = [spec.reference, spec.lowest]
+    done = subprocess.run(
+        quantgate(
+            "eval",
+            "--profile",
+            profile,
+            "--gateway",
+            base + "/v1",
+            "--variants",
+            ",".join(variants),
+            "--limit",
+            "2",
+            "--task-limit",
+            "longeval_lines=4",
+            "--logprobs",
+            "--out",
+            str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = list(tmp_path.iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    from evalsuite.tasks import TASKS
+
+    assert set(summary["tasks"]) == set(TASKS)
+    for name, task in summary["tasks"].items():
+        for variant in variants:
+            v = task["variants"][variant]
+            assert v["errors"] == 0, (name, variant)
+            if name == "longeval_lines":
+                assert v["skipped"] == 2  # 3.8k and 7.8k tokens do not fit 2048
+            assert v["n"] >= 1 and 0 <= v["score"] <= 1, (name, variant, v)
+    assert summary["tasks"]["mmlu"]["variants"][spec.reference]["ece"] is not None
+    for name in (
+        "report.md",
+        "report.html",
+        "samples.jsonl",
+        "plots/normalized_by_ability.png",
+        "plots/longeval_by_length.png",
+        "plots/repetition.png",
+    ):
+        assert (run / name).stat().st_size > 0, name
+    out = tmp_path / "derived.yaml"
+    derived = subprocess.run(
+        quantgate("derive", str(run), "-o", str(out), "--min-n", "1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert derived.returncode == 0, derived.stderr[-2000:]
+    rules = yaml.safe_load(out.read_text())["routing"]["rules"]
+    assert rules and all(r["evidence"]["source"] == "measured" for r in rules)
+    assert {r["variant"] for r in rules} == {spec.lowest}

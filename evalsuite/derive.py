@@ -1,0 +1,129 @@
+"""Routing rules from measurements: an eval run (quality) and optionally a load-test run (cost).
+
+For each routing task class (a task's `route_task`) and context band, each variant's quality is
+its pooled score over that class's samples divided by the reference's on the same samples, with
+a paired-bootstrap 95% interval. The rule written is the interval's LOWER bound (capped at 1):
+the router admits a variant only when quality >= 1 - tolerance, so a variant passes only when
+its loss is within tolerance with 95% confidence, and a small sample cannot admit it by luck.
+Classes or bands with fewer than `min_n` paired samples get no rule (the priors stay).
+A sample's band comes from its prompt tokens where the task records them (long context),
+otherwise it is the first band (the other tasks' prompts are short).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalsuite.scoring import ratio_ci
+from quantgate.errors import ConfigError
+from quantgate.profile import Profile, parse_profile
+
+
+@dataclass(frozen=True)
+class Rule:
+    task: str
+    band: str
+    variant: str
+    quality: float  # the lower 95% bound of the normalized score, capped at 1
+    point: float
+    ci95: tuple[float, float]
+    n: int
+    tasks: tuple[str, ...]
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        rows = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines() if x]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{run_dir}: not an eval run directory ({exc})") from exc
+    return summary, rows
+
+
+def band_of(profile: Profile, row: dict[str, Any]) -> str:
+    tokens = row["extra"].get("prompt_tokens") or row["extra"].get("length")
+    bands = profile.routing.bands
+    if not tokens:
+        return bands[0].name
+    for band in bands:
+        if band.max_tokens is None or tokens <= band.max_tokens:
+            return band.name
+    return bands[-1].name
+
+
+def derive_rules(
+    profile: Profile, rows: list[dict[str, Any]], reference: str, min_n: int = 20
+) -> tuple[list[Rule], list[str]]:
+    """The rules, and why each skipped (class, band, variant) got none."""
+    ref = {(r["task"], r["sample"]): r for r in rows if r["variant"] == reference}
+    groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+    tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        base = ref.get((r["task"], r["sample"]))
+        if r["variant"] == reference or r["score"] is None or base is None or base["score"] is None:
+            continue
+        key = (r["route_task"], band_of(profile, base), r["variant"])
+        groups[key].append((float(r["score"]), float(base["score"])))
+        tasks[key[:2]].add(r["task"])
+    rules, skipped = [], []
+    for (task, band, variant), pairs in sorted(groups.items()):
+        ref_total = sum(b for _, b in pairs)
+        ci = ratio_ci(pairs)
+        if len(pairs) < min_n or ci is None or ref_total == 0:
+            why = f"{len(pairs)} paired samples" if len(pairs) < min_n else "reference never right"
+            skipped.append(f"{task}/{band}/{variant}: {why}")
+            continue
+        point = sum(v for v, _ in pairs) / ref_total
+        rules.append(
+            Rule(
+                task,
+                band,
+                variant,
+                round(min(1.0, ci[0]), 4),
+                round(point, 4),
+                (round(ci[0], 4), round(ci[1], 4)),
+                len(pairs),
+                tuple(sorted(tasks[(task, band)])),
+            )
+        )
+    return rules, skipped
+
+
+def write_profile(source: Path, out: Path, rules: list[Rule], run_id: str) -> None:
+    """`source` with its measured rules replaced by `rules`, comments kept, validated first."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(source.read_text())
+    routing = data.setdefault("routing", {})
+    kept = [
+        r for r in routing.get("rules") or [] if r.get("evidence", {}).get("source") != "measured"
+    ]
+    routing["rules"] = kept + [
+        {
+            "task": r.task,
+            "band": r.band,
+            "variant": r.variant,
+            "quality": r.quality,
+            "evidence": {
+                "source": "measured",
+                "ref": f"eval {run_id} ({', '.join(r.tasks)}; point {r.point})",
+                "n": r.n,
+                "ci95": list(r.ci95),
+            },
+        }
+        for r in rules
+    ]
+    text = io.StringIO()
+    yaml.dump(data, text)
+    parse_profile(text.getvalue(), source=str(out))
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text.getvalue())
+    os.replace(tmp, out)

@@ -1,0 +1,141 @@
+"""The eval runner against a fake endpoint (httpx MockTransport): rows, cache, report, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from evalsuite.client import Endpoint, parse_reply
+from evalsuite.report import write_run
+from evalsuite.runner import Target, run_eval
+from evalsuite.summary import summarize
+from evalsuite.tasks import TASKS, select
+from evalsuite.types import Context, Request
+from quantgate.data import data_dir
+
+
+class Fake:
+    """Answers ' A' (with option logprobs) as `good`, ' D' as `bad`; `broken` fails with 500."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.calls.append(body)
+        if body["model"] == "broken":
+            return httpx.Response(500, json={"error": {"message": "boom"}})
+        letter = " A" if body["model"] == "good" else " D"
+        top = {letter: -0.1, " B": -3.0}
+        choice = {
+            "text": letter,
+            "finish_reason": "length",
+            "logprobs": {
+                "tokens": [letter],
+                "token_logprobs": [-0.1],
+                "top_logprobs": [top],
+                "text_offset": [0],
+            },
+        }
+        return httpx.Response(
+            200, json={"choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 1}}
+        )
+
+
+def targets(fake: Fake, *names: str) -> list[Target]:
+    transport = httpx.MockTransport(fake.handler)
+    return [Target(n, Endpoint("http://fake/v1", n, transport=transport)) for n in names]
+
+
+def run(
+    fake: Fake, run_dir: Path, *names: str, tasks: str = "arc_easy,mmlu"
+) -> list[dict[str, Any]]:
+    return anyio.run(
+        lambda: run_eval(
+            select(tasks),
+            targets(fake, *names),
+            data_dir=data_dir(),
+            limit=6,
+            seed=0,
+            run_dir=run_dir,
+            context=Context(logprobs=True),
+        )
+    )
+
+
+def test_rows_scores_and_a_resumed_run_asks_nothing_new(tmp_path: Path) -> None:
+    fake = Fake()
+    rows = run(fake, tmp_path, "good", "bad")
+    assert len(rows) == 2 * 2 * 6 and len(fake.calls) == 24
+    assert {r["scored_by"] for r in (x["extra"] for x in rows)} == {"logprobs"}
+    assert all(r["parsed"] == "A" for r in rows if r["variant"] == "good")
+    again = run(fake, tmp_path, "good", "bad")
+    assert len(fake.calls) == 24  # every reply came from the cache
+    assert [r["score"] for r in again] == [r["score"] for r in rows]
+
+
+def test_errors_are_rows_without_a_score_and_are_retried(tmp_path: Path) -> None:
+    fake = Fake()
+    rows = run(fake, tmp_path, "broken", tasks="arc_easy")
+    assert all(r["score"] is None and "HTTP 500" in r["error"] for r in rows)
+    run(fake, tmp_path, "broken", tasks="arc_easy")
+    assert len(fake.calls) == 12  # failures are not cached
+    summary = summarize(rows, "broken")
+    assert summary["tasks"]["arc_easy"]["variants"]["broken"]["errors"] == 6
+
+
+def test_summary_normalizes_to_the_reference_and_the_report_is_written(tmp_path: Path) -> None:
+    fake = Fake()
+    rows = run(fake, tmp_path, "good", "bad")
+    summary = summarize(rows, "good")
+    arc = summary["tasks"]["arc_easy"]["variants"]
+    assert arc["good"]["normalized"] == 1.0
+    good, bad = arc["good"]["score"], arc["bad"]["score"]
+    if good:
+        assert arc["bad"]["normalized"] == pytest.approx(bad / good)
+    assert "ece" in arc["good"] and 0 <= arc["good"]["ece"] <= 1
+    plots = write_run(tmp_path / "run", {"run_id": "t", "limit": 6}, rows, summary)
+    for name in ("samples.jsonl", "summary.json", "report.md", "report.html"):
+        assert (tmp_path / "run" / name).stat().st_size > 0
+    assert plots and all(p.exists() for p in plots)
+    assert "arc_easy" in (tmp_path / "run" / "report.md").read_text()
+    assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == len(rows)
+
+
+def test_echo_replies_split_prompt_and_completion_logprobs() -> None:
+    prompt = "The capital is Paris"
+    data = {
+        "choices": [
+            {
+                "text": prompt + ".",
+                "logprobs": {
+                    "tokens": ["The", " capital", " is", " Paris", "."],
+                    "token_logprobs": [None, -2.0, -1.0, -0.5, -0.1],
+                    "top_logprobs": [None, {}, {}, {}, {".": -0.1}],
+                    "text_offset": [0, 3, 11, 14, 20],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1},  # the BOS is counted, not echoed
+    }
+    reply = parse_reply(data, 0.1, Request(prompt=prompt, echo=True, logprobs=1))
+    assert reply.prompt_logprobs == [None, -2.0, -1.0, -0.5]
+    assert reply.text == "." and reply.top_logprobs == [{".": -0.1}]
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_task_loads_seeded_samples(name: str) -> None:
+    task = TASKS[name]
+    first = task.load(data_dir(), 4, 0)
+    assert first and [s.id for s in first] == [s.id for s in task.load(data_dir(), 4, 0)]
+    assert len({s.id for s in first}) == len(first)
+
+
+def test_unknown_task_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown task"):
+        select("mmlu,poetry")
