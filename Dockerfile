@@ -15,6 +15,8 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY quantgate quantgate
 COPY gateway gateway
 COPY quantize quantize
+COPY loadtest loadtest
+COPY evalsuite evalsuite
 # every wheel the images need, llama.cpp compiled once here
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt ".[llamacpp]"
 
@@ -24,6 +26,7 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate==0.1.0" \
  && rm -rf /wheels
 COPY --chown=10001 profiles /app/profiles
+ENV QUANTGATE_PRIORS_DIR=/app/profiles/priors
 USER 10001
 WORKDIR /app
 EXPOSE 8080

@@ -9,7 +9,7 @@ PORT     ?= 8080
 WHEELS   ?= $(HOME)/.cache/quantgate/wheels
 LLAMA    := llama_cpp_python-0.3.36
 
-.PHONY: install tools demo serve test lint unit integration clean
+.PHONY: install tools demo serve test lint unit integration bench classifier clean
 
 install: $(STAMP)
 
@@ -49,6 +49,15 @@ unit: install
 
 integration: install
 	$(BIN)/pytest -q tests/integration
+
+## benchmarks that need no servers: the task classifier's held-out report, routing cost
+bench: install
+	$(BIN)/python bench/classifier_report.py
+	$(BIN)/python bench/routing_cost.py
+
+## refit the task classifier's weights from ../shared/datasets (a unit test checks they match)
+classifier: install
+	$(BIN)/python -m gateway.routing.training.train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ pure: it reads the file once and answers `quality(task, quant, size, long_band)`
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -95,10 +96,11 @@ def size_class(params_b: float | None) -> str:
 
 @cache
 def load_priors(name_or_path: str) -> Priors:
-    """`qllm-eval` (profiles/priors/qllm-eval.yaml) or a path to a priors file."""
+    """A name in $QUANTGATE_PRIORS_DIR or profiles/priors/ (`qllm-eval`), or a path."""
     path = Path(name_or_path)
     if not path.suffix:
-        path = PRIORS_DIR / f"{name_or_path}.yaml"
+        where = Path(os.environ.get("QUANTGATE_PRIORS_DIR") or PRIORS_DIR)
+        path = where / f"{name_or_path}.yaml"
     try:
         return Priors.model_validate(yaml.safe_load(path.read_text()))
     except OSError as exc:
