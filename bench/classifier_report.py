@@ -38,9 +38,7 @@ def main() -> None:
         seconds.append(time.perf_counter() - t0)
     truth = [e.label for e in test]
     labels = list(TASKS)
-    print(
-        f"held-out test split: {len(test)} of {len(examples)} prompts (never seen in training)"
-    )
+    print(f"held-out test split: {len(test)} of {len(examples)} prompts (never seen in training)")
     print(classification_report(truth, predicted, labels=labels, digits=3, zero_division=0))
     print("confusion (rows: truth, columns: predicted)")
     print("            " + " ".join(f"{t[:6]:>6}" for t in labels))
