@@ -8,14 +8,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quantgate.profile import load_profile
+from quantgate.profile import Profile, load_profile
 
 app = typer.Typer(help="Inspect and validate profiles.", no_args_is_help=True)
 
 
 @app.command("check")
 def check(file: Path = typer.Argument(..., help="profile YAML")) -> None:
-    """Validate FILE; exit 2 with every problem (file, field, expectation) if it is wrong."""
+    """Validate FILE; exit 2 with every problem (file, field, expectation) if it is wrong.
+
+    Then show each task's quality per variant and band as the router sees it (dim: outside
+    the profile's tolerance).
+    """
     profile = load_profile(file)
     table = Table(title=f"{file}: model `{profile.model}`, default `{profile.default_variant}`")
     for column in ("variant", "engine", "quant", "method", "max context"):
@@ -24,6 +28,30 @@ def check(file: Path = typer.Argument(..., help="profile YAML")) -> None:
         table.add_row(v.name, v.engine.kind, v.quant.label, v.quant.method, str(v.max_context))
     console = Console()
     console.print(table)
+    _print_quality(console, profile)
     console.print(
         f"ok: {len(profile.variants)} variants, {len(profile.routing.rules)} routing rules"
     )
+
+
+def _print_quality(console: Console, profile: Profile) -> None:
+    """Quality per task and variant in each band: measured rules (m), else priors (p)."""
+    from gateway.routing.quality import quality_table
+    from gateway.routing.tasks import TASKS
+
+    table = quality_table(profile)
+    for band in profile.routing.bands:
+        grid = Table(title=f"routing quality, band {band.name} (m = measured, p = prior)")
+        grid.add_column("task")
+        for v in profile.variants:
+            grid.add_column(v.name)
+        for task in TASKS:
+            cells = []
+            for v in profile.variants:
+                q = table[(task, band.name, v.name)]
+                mark = {"measured": "m", "prior": "p"}.get(q.source, "")
+                below = q.value < 1 - profile.routing.tolerance - 1e-9
+                text = f"{q.value:.3f}{mark}"
+                cells.append(f"[dim]{text}[/dim]" if below else text)
+            grid.add_row(task, *cells)
+        console.print(grid)
