@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,8 +56,14 @@ class Classifier:
                     totals[k] += wk * value
         return totals
 
+    vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
+
+    def __post_init__(self) -> None:
+        words = frozenset(n[5:] for n in self.weights if n.startswith("word:"))
+        object.__setattr__(self, "vocabulary", words)
+
     def classify(self, body: dict[str, Any]) -> Classification:
-        feats = features(body)
+        feats = features(body, self.vocabulary)
         totals = self.scores(feats)
         ranked = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)
         best = ranked[0]

@@ -11,25 +11,38 @@ import math
 import re
 from typing import Any
 
-HEAD = 1600  # characters read from the start of the last user message
-TAIL = 400  # and from its end
+HEAD = 1200  # characters read from the start of the last user message
+TAIL = 300  # and from its end
 
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)?")  # words and numbers, one pass
 _OPTION = re.compile(r"^\s*\(?[A-E][.):]\s", re.M)
 _ANSWERED = re.compile(r"^(?:Answer|A|Label|Output):\s*\S", re.M)
 _ASKED = re.compile(r"^(?:Question|Q|Scenario|Input):", re.M)
 _FENCE = re.compile(r"```")
-_CODE_TOKEN = re.compile(
-    r"(?:\bdef |\breturn\b|\bimport |#include|=>|\bfunction\b|[{};]\s*$)", re.M
-)
 _OPERATOR = re.compile(r"\d\s*[-+*/x\u00d7=%]\s*\d|\$\d")
-_CONSTRAINT = re.compile(
-    r"\b(?:at least|at most|less than|more than|exactly)\s+\d+\s+(?:words|sentences|paragraphs|"
-    r"bullet|sections|times|letters|highlighted)|\ball (?:lowercase|capital|uppercase)|"
-    r"\bjson\b|\bp\.s\.|<<|\bno commas\b|\bany commas\b|\bwrap your\b|\bend your (?:response|"
-    r"answer)\b|\bmarkdown\b|\bbullet points?\b|\bparagraphs?\b",
-    re.I,
+# substring counts (str.count runs in C; a regex alternation here cost ~0.4 ms on 2 kB)
+CODE_MARKS = ("def ", "return ", "import ", "#include", "=>", "function", "{", "};", "();")
+CONSTRAINT_MARKS = (
+    "at least ",
+    "at most ",
+    "less than ",
+    "more than ",
+    "exactly ",
+    "all lowercase",
+    "all capital",
+    "uppercase",
+    "json",
+    "p.s.",
+    "<<",
+    "comma",
+    "wrap your",
+    "end your",
+    "markdown",
+    "bullet",
+    "paragraph",
+    "highlight",
+    "section",
+    "placeholder",
 )
 _AUX_START = re.compile(
     r"^(?:is|are|was|were|can|could|would|will|do|does|did|has|have|had|should|might)\b", re.I
@@ -84,14 +97,15 @@ def text_of(message: dict[str, Any]) -> str:
     return ""
 
 
-def features(body: dict[str, Any]) -> dict[str, float]:
-    """Feature name -> value (only non-zero ones)."""
+def features(body: dict[str, Any], vocabulary: frozenset[str] | None = None) -> dict[str, float]:
+    """Feature name -> value (only non-zero ones); word features only from `vocabulary`."""
     messages, completion = view(body)
     roles = [m.get("role") for m in messages]
     users = [m for m in messages if m.get("role") == "user"]
     last = text_of(users[-1]) if users else ""
     window = last if len(last) <= HEAD + TAIL else last[:HEAD] + "\n" + last[-TAIL:]
     lower = window.lower()
+    tokens = _TOKEN.findall(lower)
     stripped = window.strip()
     f: dict[str, float] = {
         "completion_form": float(completion),
@@ -100,20 +114,21 @@ def features(body: dict[str, Any]) -> dict[str, float]:
         "has_system": float("system" in roles),
         "log_chars": math.log1p(len(last)) / 8,
         "lines": min(window.count("\n"), 60) / 20,
-        "numbers": min(len(_NUMBER.findall(window)), 20) / 10,
+        "numbers": min(sum(t[0].isdigit() for t in tokens), 20) / 10,
         "arithmetic": min(len(_OPERATOR.findall(window)), 10) / 5,
         "options": min(len(_OPTION.findall(window)), 12) / 4,
         "fewshot_answers": min(len(_ANSWERED.findall(window)), 8) / 4,
         "fewshot_asked": min(len(_ASKED.findall(window)), 8) / 4,
         "code_fences": min(len(_FENCE.findall(window)), 4) / 2,
-        "code_tokens": min(len(_CODE_TOKEN.findall(window)), 10) / 5,
-        "format_constraints": min(len(_CONSTRAINT.findall(window)), 6) / 3,
+        "code_tokens": min(sum(window.count(m) for m in CODE_MARKS), 10) / 5,
+        "format_constraints": min(sum(lower.count(m) for m in CONSTRAINT_MARKS), 6) / 3,
         "ends_question": float(stripped.endswith("?")),
         "ends_colon": float(stripped.endswith(":")),
         "aux_start": float(bool(_AUX_START.match(stripped))),
         "first_person_start": float(bool(_FIRST_PERSON.match(stripped))),
         "questions": min(window.count("?"), 6) / 3,
     }
-    for word in set(_WORD.findall(lower)):
+    words = set(tokens)
+    for word in words if vocabulary is None else words & vocabulary:
         f["word:" + word] = 1.0
     return {k: v for k, v in f.items() if v}
