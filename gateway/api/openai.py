@@ -109,6 +109,7 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             stream=stream,
             failed=failed,
             headers={"x-request-id": record.request_id},
+            waiting=state.metrics.busy,
         )
     finally:
         record.failed = [(name, exc.code or "error") for name, exc in failed]

@@ -112,7 +112,7 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "quantgate_requests_in_flight", "Requests being served", ["variant"], registry=r
         )
-        self.busy: collections.Counter[str] = collections.Counter()  # in flight, for routing
+        self.busy: collections.Counter[str] = collections.Counter()  # waiting or relaying
         self.upstream_errors = Counter(
             "quantgate_upstream_errors",
             "Upstream failures by kind",

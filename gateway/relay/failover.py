@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,19 +24,26 @@ async def open_first(
     stream: bool,
     failed: list[tuple[str, UpstreamError]],
     headers: Mapping[str, str] | None = None,
+    waiting: MutableMapping[str, int] | None = None,
 ) -> Served:
     """Open a reply from the first candidate that gives one; raise if none does.
 
     Each candidate that fails is appended to `failed` as (variant, error). Once a reply is
     returned nothing here is retried: the caller commits it to the client. The error raised
-    when every candidate failed is the last one's kind, naming them all.
+    when every candidate failed is the last one's kind, naming them all. `waiting` counts, per
+    variant, the requests waiting for its first byte (the supervisor reads it: a busy engine).
     """
     for upstream in candidates:
+        if waiting is not None:
+            waiting[upstream.name] = waiting.get(upstream.name, 0) + 1
         try:
             reply = await upstream.open(path, body, stream=stream, headers=headers)
         except UpstreamError as exc:
             failed.append((upstream.name, exc))
             continue
+        finally:
+            if waiting is not None:
+                waiting[upstream.name] -= 1
         return Served(reply, upstream)
     if not failed:
         raise UpstreamError("no variant to send the request to")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import httpx
 import pytest
 
@@ -202,3 +203,32 @@ async def test_unhealthy_variants_are_skipped_and_named(make_app, upstreams) -> 
         pinned = await c.post("/v1/chat/completions", json={**CHAT, "model": "demo@w4"})
         assert pinned.status_code == 503
         assert "restarting" in pinned.json()["error"]["message"]
+
+
+async def test_a_variant_is_busy_while_its_first_byte_is_awaited(
+    make_app, upstreams: FakeUpstreams
+) -> None:
+    """The supervisor reads `busy`: an engine working on a request may miss its probes."""
+    release = anyio.Event()
+    seen: list[int] = []
+    mock = FakeUpstreams._mock("w4")
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        seen.append(app.state.gateway.metrics.busy["w4"])
+        await release.wait()
+        return await mock(request)
+
+    upstreams.set("w4", slow)
+    app = make_app()
+    busy = app.state.gateway.metrics.busy
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(lambda: c.post("/v1/chat/completions", json=CHAT))
+        with anyio.fail_after(5):
+            while not seen:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        assert busy["w4"] == 1
+        release.set()
+    assert seen == [1] and busy["w4"] == 0
