@@ -117,6 +117,16 @@ def _math(root: Path, rng: random.Random) -> Iterator[Example]:
             yield Example("math", source, prompt=f"{text}Question: {q}\nAnswer:")
     for q in _mt_bench(root, "math"):
         yield Example("math", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
+    # bare arithmetic, from the calculator annotations of GSM8K's solutions (<<48/2=24>>)
+    forms = ["{e} =", "What is {e}?", "Compute {e}.", "{e}=", "Calculate {e}"]
+    for i, row in enumerate(rows[400:560]):
+        calls = re.findall(r"<<([^=<>]+)=", row["answer"])
+        if calls:
+            text = rng.choice(forms).format(e=calls[0].replace("*", " * ").replace("+", " + "))
+            if rng.random() < 0.5:
+                yield Example("math", f"gsm8k:{400 + i}", prompt=text)
+            else:
+                yield Example("math", f"gsm8k:{400 + i}", messages=_user(text))
 
 
 # -- reasoning: StrategyQA -----------------------------------------------------------------
