@@ -389,6 +389,14 @@ def _general(root: Path, rng: random.Random) -> Iterator[Example]:
             yield Example(
                 "general", f"lambada:{i}", messages=_user(rng.choice(asks).format(t=text))
             )
+    for i in rng.sample(range(len(rows)), 120):  # short fragments: a few words, no task
+        words = rows[i]["text"].split()
+        start = rng.randrange(max(1, len(words) - 8))
+        text = " ".join(words[start : start + rng.randrange(1, 7)])
+        if rng.random() < 0.5:
+            yield Example("general", f"lambada-short:{i}", prompt=text)
+        else:
+            yield Example("general", f"lambada-short:{i}", messages=_user(text))
     for q in (
         _mt_bench(root, "stem") + _mt_bench(root, "humanities") + _mt_bench(root, "extraction")
     ):
