@@ -35,7 +35,12 @@ class Planned:
 
 
 async def plan(
-    state: GatewayState, headers: Mapping[str, str], body: dict[str, Any], model: str
+    state: GatewayState,
+    headers: Mapping[str, str],
+    body: dict[str, Any],
+    model: str,
+    *,
+    explain: bool = False,
 ) -> Planned:
     pinned = pinned_variant(state.profile, model)
     hints = parse_hints(headers, body)
@@ -49,7 +54,7 @@ async def plan(
     ]
 
     def run() -> Routed:
-        return router.route(body, hints, unhealthy=unhealthy, saturated=saturated)
+        return router.route(body, hints, unhealthy=unhealthy, saturated=saturated, explain=explain)
 
     routed = await anyio.to_thread.run_sync(run) if _large(body) else run()
     return Planned(routed.decision.order, False, routed.decision.task, routed, unhealthy)

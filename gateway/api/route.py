@@ -21,7 +21,7 @@ async def route(request: Request) -> dict[str, Any]:
     state: GatewayState = request.app.state.gateway
     body = await read_json(request, state.settings.max_body_bytes)
     validate(ChatCompletionRequest if "messages" in body else CompletionRequest, body)
-    planned = await plan(state, request.headers, body, body["model"])
+    planned = await plan(state, request.headers, body, body["model"], explain=True)
     if planned.routed is None:
         return {
             "model": body["model"],

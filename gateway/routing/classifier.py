@@ -7,6 +7,7 @@ accuracy. Scoring is a sparse dot product: tens of microseconds whatever the pro
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass, field
@@ -62,18 +63,20 @@ class Classifier:
         words = frozenset(n[5:] for n in self.weights if n.startswith("word:"))
         object.__setattr__(self, "vocabulary", words)
 
-    def classify(self, body: dict[str, Any]) -> Classification:
+    def classify(self, body: dict[str, Any], *, explain: bool = True) -> Classification:
+        """The most likely task; `explain` adds the features that decided (a few us more)."""
         feats = features(body, self.vocabulary)
         totals = self.scores(feats)
         ranked = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)
         best = ranked[0]
         peak = totals[best]
         confidence = 1.0 / sum(math.exp(t - peak) for t in totals)
-        pushes = sorted(
-            ((self.weights[n][best] * v, n) for n, v in feats.items() if n in self.weights),
-            reverse=True,
-        )
-        reasons = tuple(n for p, n in pushes[:3] if p > 0)
+        reasons: tuple[str, ...] = ()
+        if explain:
+            pushes = heapq.nlargest(
+                3, ((self.weights[n][best] * v, n) for n, v in feats.items() if n in self.weights)
+            )
+            reasons = tuple(n for p, n in pushes if p > 0)
         return Classification(self.classes[best], confidence, reasons, self.classes[ranked[1]])
 
 

@@ -11,10 +11,11 @@ import math
 import re
 from typing import Any
 
-HEAD = 1200  # characters read from the start of the last user message
+HEAD = 700  # characters read from the start of the last user message
 TAIL = 300  # and from its end
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)?")  # words and numbers, one pass
+_NUMBER = re.compile(r"\d+")
 _OPTION = re.compile(r"^\s*\(?[A-E][.):]\s", re.M)
 _ANSWERED = re.compile(r"^(?:Answer|A|Label|Output):\s*\S", re.M)
 _ASKED = re.compile(r"^(?:Question|Q|Scenario|Input):", re.M)
@@ -114,7 +115,7 @@ def features(body: dict[str, Any], vocabulary: frozenset[str] | None = None) -> 
         "has_system": float("system" in roles),
         "log_chars": math.log1p(len(last)) / 8,
         "lines": min(window.count("\n"), 60) / 20,
-        "numbers": min(sum(t[0].isdigit() for t in tokens), 20) / 10,
+        "numbers": min(len(_NUMBER.findall(window)), 20) / 10,
         "arithmetic": min(len(_OPERATOR.findall(window)), 10) / 5,
         "options": min(len(_OPTION.findall(window)), 12) / 4,
         "fewshot_answers": min(len(_ANSWERED.findall(window)), 8) / 4,

@@ -96,10 +96,12 @@ class Router:
         self.classifier = classifier or default_classifier()
         self.bands = [(b.name, b.max_tokens) for b in profile.routing.bands]
 
-    def classify(self, body: dict[str, Any], hints: Hints) -> tuple[str, Classification | None]:
+    def classify(
+        self, body: dict[str, Any], hints: Hints, *, explain: bool = False
+    ) -> tuple[str, Classification | None]:
         if hints.task is not None:
             return hints.task, None
-        found = self.classifier.classify(body)
+        found = self.classifier.classify(body, explain=explain)
         return found.task, found
 
     def route(
@@ -110,9 +112,11 @@ class Router:
         unhealthy: Collection[str] = (),
         saturated: Collection[str] = (),
         tokens: dict[str, int] | None = None,
+        explain: bool = False,
     ) -> Routed:
+        """The decision; `explain` also names the classifier's deciding features."""
         t0 = time.perf_counter()
-        task, found = self.classify(body, hints)
+        task, found = self.classify(body, hints, explain=explain)
         t1 = time.perf_counter()
         if tokens is None:
             tokens = self.counter.count(body)

@@ -62,7 +62,7 @@ def route(
     console = Console()
     console = Console(width=max(console.width, 132))
     try:
-        routed = router.route(body, parse_hints(headers, body))
+        routed = router.route(body, parse_hints(headers, body), explain=True)
     except GatewayError as exc:
         console.print(f"[red]{exc.status} {exc.code}[/red]: {exc.message}")
         raise typer.Exit(1) from exc
