@@ -5,7 +5,8 @@ its pooled score over that class's samples divided by the reference's on the sam
 a paired-bootstrap 95% interval. The rule written is the interval's LOWER bound (capped at 1):
 the router admits a variant only when quality >= 1 - tolerance, so a variant passes only when
 its loss is within tolerance with 95% confidence, and a small sample cannot admit it by luck.
-Classes or bands with fewer than `min_n` paired samples get no rule (the priors stay).
+Classes or bands with fewer than `min_n` paired samples, or where the reference scored less
+than MIN_REFERENCE in total (a ratio over 1 of 30 is noise), get no rule (the priors stay).
 A sample's band comes from its prompt tokens where the task records them (long context),
 otherwise it is the first band (the other tasks' prompts are short).
 """
@@ -23,6 +24,8 @@ from typing import Any
 from evalsuite.scoring import ratio_ci
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, parse_profile
+
+MIN_REFERENCE = 5.0  # the reference's summed score a ratio needs (1/30 right is no base)
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,12 @@ def derive_rules(
     for (task, band, variant), pairs in sorted(groups.items()):
         ref_total = sum(b for _, b in pairs)
         ci = ratio_ci(pairs)
-        if len(pairs) < min_n or ci is None or ref_total == 0:
-            why = f"{len(pairs)} paired samples" if len(pairs) < min_n else "reference never right"
+        if len(pairs) < min_n or ci is None or ref_total < MIN_REFERENCE:
+            why = (
+                f"{len(pairs)} paired samples"
+                if len(pairs) < min_n
+                else f"the reference scored {ref_total:g} (< {MIN_REFERENCE}): no ratio to trust"
+            )
             skipped.append(f"{task}/{band}/{variant}: {why}")
             continue
         point = sum(v for v, _ in pairs) / ref_total

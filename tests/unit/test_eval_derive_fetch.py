@@ -58,7 +58,10 @@ def test_small_or_undefined_groups_keep_the_prior() -> None:
     assert not rules and "10 paired samples" in skipped[0]
     never = rows("f16", 0) + rows("q8_0", 10)
     rules, skipped = derive_rules(profile, never, "f16")
-    assert not rules and "reference never right" in skipped[0]
+    assert not rules and "the reference scored 0" in skipped[0]
+    lucky = rows("f16", 1, n=30) + rows("q4_k_m", 2, n=30)  # 2/30 vs 1/30 is not "2x"
+    rules, skipped = derive_rules(profile, lucky, "f16")
+    assert not rules and "no ratio to trust" in skipped[0]
 
 
 def test_long_context_samples_land_in_their_band() -> None:
