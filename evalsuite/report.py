@@ -141,6 +141,16 @@ def to_html(
     )
 
 
+def _save(fig: Any, ax: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
     import matplotlib
 
@@ -163,11 +173,7 @@ def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
     ax.set_xticklabels([f"{t}\n({summary['tasks'][t]['ability']})" for t in tasks], fontsize=7)
     ax.set_ylabel("score / reference score")
     ax.set_title("Normalized score per task, grouped by ability (reference = 1.0)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out / "normalized_by_ability.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, ax, out / "normalized_by_ability.png"))
 
     lines = summary["tasks"].get("longeval_lines")
     if lines:
@@ -179,11 +185,7 @@ def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
         ax.set_xlabel("prompt tokens (target)")
         ax.set_ylabel("retrieval accuracy")
         ax.set_title("LongEval lines: accuracy vs context length")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(out / "longeval_by_length.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(_save(fig, ax, out / "longeval_by_length.png"))
 
     dialogue = summary["tasks"].get("mt_bench")
     if dialogue:
@@ -196,9 +198,5 @@ def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
         ax.set_xticklabels(names, fontsize=8)
         ax.set_ylabel("share repeated")
         ax.set_title("MT-Bench answers: repetition per variant")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(out / "repetition.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(_save(fig, ax, out / "repetition.png"))
     return paths

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from evalsuite.data import need, sample
-from evalsuite.scoring import yes_no
+from evalsuite.tasks.yes_no import ask_yes_no
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
 
 
@@ -38,18 +38,7 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
         req = Request(prompt=f"{shots}Q: {s.meta['question']}\nA:", max_tokens=3, stop=("\n",))
     else:
         req = Request(messages=(("user", f"{s.meta['question']} Answer yes or no."),), max_tokens=4)
-    reply = await ask(req)
-    if reply.error:
-        return Outcome.failed(reply, req)
-    said = yes_no(reply.text)
-    return Outcome(
-        float(said is s.target),
-        said,
-        reply.text,
-        req.shown(),
-        reply.latency_s,
-        extra={"unparsed": said is None},
-    )
+    return await ask_yes_no(req, s.target, ask)
 
 
 STRATEGYQA = Task("strategyqa", "reasoning", "reasoning", "accuracy", load, run)
