@@ -122,7 +122,12 @@ def by_variant(result: list[dict]) -> dict[str, float]:
 def test_prometheus_sees_each_variant_during_a_burst(stack: dict) -> None:
     client = openai.OpenAI(base_url=stack["gateway"], api_key="x", max_retries=0)
     for i in range(12):
-        client.completions.create(model="demo", prompt=f"burst {i}", max_tokens=6)
+        client.completions.create(  # routed; told the task so that it lands on w4
+            model="demo",
+            prompt=f"burst {i}",
+            max_tokens=6,
+            extra_headers={"X-Quantgate-Task": "general"},
+        )
         list(
             client.chat.completions.create(
                 model="demo@ref",
