@@ -37,8 +37,10 @@ def route(
     ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
 ) -> None:
-    """Print the routing decision for PROMPT: the task, the band, every variant's quality,
-    predicted latency and status, and the order the gateway would try them in.
+    """Print where the gateway would send PROMPT, and why.
+
+    The task, the band, every variant's quality, predicted latency and status, and the order
+    the gateway would try them in.
 
     The decision assumes every variant is up and idle (the gateway's POST /v1/route also
     knows health and load).
