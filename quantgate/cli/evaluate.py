@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -175,17 +174,13 @@ def _print(summary: dict[str, object]) -> None:
     Console(width=160).print(table)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_gateway(profile: Path, run_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`quantgate serve --profile` on a free port, until /ready answers (logs in the run dir)."""
     import httpx
 
-    port = _free_port()
+    from gateway.engines.plan import free_port
+
+    port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
     log = (run_dir / "gateway.log").open("ab")
     argv = [
