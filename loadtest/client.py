@@ -10,6 +10,7 @@ import httpx
 from httpx_sse import EventSource
 
 from loadtest.types import RequestResult
+from quantgate.streams import DONE, StreamTally, expected_choices, has_content
 
 
 async def send(
@@ -42,6 +43,10 @@ async def send(
 async def _streamed(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], result: RequestResult
 ) -> None:
+    """Token times and usage of a stream; one that ends without finishing every choice, or
+    without `[DONE]`, is an error: a cut answer is not a completed request."""
+    tally = StreamTally(choices=expected_choices(body))
+    done = False
     async with client.stream("POST", path, json=body) as response:
         result.http_status = response.status_code
         if response.status_code >= 400:
@@ -49,7 +54,8 @@ async def _streamed(
             result.status, result.error = "errored", f"http_{response.status_code}"
             return
         async for event in EventSource(response).aiter_sse():
-            if event.data == "[DONE]":
+            if event.data == DONE:
+                done = True
                 break
             now = time.perf_counter()
             try:
@@ -59,9 +65,12 @@ async def _streamed(
             if "error" in obj:
                 result.status, result.error = "errored", "stream"
                 return
-            if any(_content(c) for c in obj.get("choices") or ()):
+            if any(has_content(c) for c in obj.get("choices") or ()):
                 result.token_times.append(now)
+            tally.observe(obj)
             _usage(obj, result)
+    if not (done and tally.complete):
+        result.status, result.error = "errored", "incomplete"
 
 
 async def _buffered(
@@ -73,11 +82,6 @@ async def _buffered(
         result.status, result.error = "errored", f"http_{response.status_code}"
         return
     _usage(response.json(), result)
-
-
-def _content(choice: dict[str, Any]) -> bool:
-    delta = choice.get("delta") or {}
-    return bool(choice.get("text") or delta.get("content") or delta.get("tool_calls"))
 
 
 def _usage(obj: dict[str, Any], result: RequestResult) -> None:

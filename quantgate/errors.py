@@ -11,10 +11,12 @@
         │   ├── ModelNotFound       404 model_not_found
         │   ├── RequestTooLarge     413 request_too_large
         │   ├── ContextLengthExceeded  400 context_length_exceeded (names the limit)
-        │   └── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
+        │   ├── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
+        │   └── UnsupportedParameter  400 unsupported_parameter (names the field and variant)
         └── UpstreamError           502 the variant answered badly
             ├── UpstreamUnavailable 503 no variant could be reached
-            └── UpstreamTimeout     504 the variant did not answer in time
+            ├── UpstreamTimeout     504 the variant did not answer in time
+            └── StreamIncomplete    a stream ended without a finish_reason or `[DONE]`
 
 A `GatewayError` carries its HTTP status and the envelope fields; `gateway.api.errors` has the
 one handler that turns any of them (and framework errors) into
@@ -99,6 +101,12 @@ class ToleranceUnmet(InvalidRequest):
     code = "quality_tolerance_unmet"
 
 
+class UnsupportedParameter(InvalidRequest):
+    """A field the chosen variant's engine would drop silently; refused instead."""
+
+    code = "unsupported_parameter"
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"
@@ -113,3 +121,9 @@ class UpstreamUnavailable(UpstreamError):
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "upstream_timeout"
+
+
+class StreamIncomplete(UpstreamError):
+    """The upstream ended a stream without finishing every choice (or without `[DONE]`)."""
+
+    code = "stream_incomplete"

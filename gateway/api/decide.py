@@ -56,11 +56,11 @@ async def plan(
     def run() -> Routed:
         return router.route(body, hints, unhealthy=unhealthy, saturated=saturated, explain=explain)
 
-    routed = await anyio.to_thread.run_sync(run) if _large(body) else run()
+    routed = await anyio.to_thread.run_sync(run) if large(body) else run()
     return Planned(routed.decision.order, False, routed.decision.task, routed, unhealthy)
 
 
-def _large(body: dict[str, Any]) -> bool:
+def large(body: dict[str, Any]) -> bool:
     size = len(str(body.get("prompt", "")))
     for m in body.get("messages") or []:
         if isinstance(m, dict):

@@ -1,4 +1,9 @@
-"""Liveness (`/health`) and readiness (`/ready`: at least one variant answers)."""
+"""Liveness (`/health`) and readiness (`/ready`: at least one variant is up).
+
+`/ready` reads the supervisor's state for the engines quantgate runs and sends them nothing: a
+request to a llama.cpp engine would wait behind its running generation. Only external
+upstreams, of which the gateway has no other view, are probed.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,14 @@ async def ready(request: Request) -> JSONResponse:
     state: GatewayState = request.app.state.gateway
     variants = {v.name: False for v in state.profile.variants}
 
+    supervisor = state.supervisor
+    managed = supervisor.status() if supervisor is not None else {}
+
     async def probe(name: str) -> None:
         upstream = state.pool.get(name)
+        if name in managed:
+            variants[name] = state.healthy(name)
+            return
         if upstream is None:
             return
         with anyio.move_on_after(state.settings.ready_timeout):
@@ -37,6 +48,6 @@ async def ready(request: Request) -> JSONResponse:
         "status": "ready" if ok else "unavailable",
         "variants": {n: "up" if up else "down" for n, up in variants.items()},
     }
-    if state.supervisor is not None:
-        body["engines"] = state.supervisor.status()
+    if supervisor is not None:
+        body["engines"] = managed
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.body import read_json, validate
-from gateway.api.decide import plan
+from gateway.api.decide import large, plan
 from gateway.api.observe import current
 from gateway.api.replies import to_response
 from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.engines.fields import adapt, unsupported
 from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import open_first
 from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
-from quantgate.errors import UpstreamError, UpstreamUnavailable
+from quantgate.errors import UnsupportedParameter, UpstreamError, UpstreamUnavailable
+from quantgate.streams import expected_choices
 
 router = APIRouter()
 
@@ -76,8 +80,9 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     record.route = "pinned" if planned.pinned else "auto"
     record.task = planned.task
     record.streamed = stream
+    order = _honouring(state, path, body, planned.order)
     candidates, skipped = [], []
-    for name in planned.order:
+    for name in order:
         upstream = state.pool.get(name)
         if upstream is not None and state.healthy(name):
             candidates.append(upstream)
@@ -110,6 +115,7 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             failed=failed,
             headers={"x-request-id": record.request_id},
             waiting=state.metrics.busy,
+            adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
         )
     finally:
         record.failed = [(name, exc.code or "error") for name, exc in failed]
@@ -123,4 +129,47 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
         headers[FAILOVER_HEADER] = ",".join(name for name, _ in failed)
     if skipped:
         headers[SKIPPED_HEADER] = ",".join(skipped)
-    return to_response(served.reply, model, headers, record, keep_usage=client_usage)
+    variant = record.variant
+
+    async def prompt_tokens() -> int | None:
+        """The exact prompt count for the variant (routing made it; pinned: made now)."""
+        counter = state.router.counter
+        if not counter.exact(variant):
+            return None
+        if record.counted_prompt_tokens is None:
+            count = functools.partial(counter.count, body, (variant,))
+            counts = await anyio.to_thread.run_sync(count) if large(body) else count()
+            record.counted_prompt_tokens = counts[variant]
+        return record.counted_prompt_tokens
+
+    return to_response(
+        served.reply,
+        model,
+        headers,
+        record,
+        keep_usage=client_usage,
+        choices=expected_choices(body),
+        prompt_tokens=prompt_tokens,
+    )
+
+
+def _honouring(
+    state: GatewayState, path: str, body: dict[str, Any], order: tuple[str, ...]
+) -> list[str]:
+    """The variants in `order` whose engine honours every field `body` sets; a 400 naming
+    the field and the variant when none does."""
+    kept, refused = [], []
+    for name in order:
+        why = unsupported(state.profile.variant(name).engine.kind, path, body)
+        if why is None:
+            kept.append(name)
+        else:
+            refused.append((name, why))
+    if not kept:
+        name, (param, reason) = refused[0]
+        others = [n for n, _ in refused[1:]]
+        also = f" (nor can {', '.join(others)})" if others else ""
+        raise UnsupportedParameter(
+            f"variant {name} cannot honour `{param}`{also}: {reason}", param=param
+        )
+    return kept

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import httpx
 from starlette.requests import ClientDisconnect
@@ -13,9 +15,12 @@ from starlette.types import Receive, Scope, Send
 from gateway.metrics.record import RequestRecord
 from gateway.relay.sse import encode, error_event, is_usage_only, parse, rename_model
 from gateway.relay.upstream import BufferedReply, Reply, StreamReply
-from quantgate.errors import UpstreamError, UpstreamTimeout
+from quantgate.errors import StreamIncomplete, UpstreamError, UpstreamTimeout
+from quantgate.streams import DONE, StreamTally
 
 log = logging.getLogger("quantgate.gateway")
+
+PromptCount = Callable[[], Awaitable[int | None]]  # the exact prompt tokens, when known
 
 
 def to_response(
@@ -25,12 +30,23 @@ def to_response(
     record: RequestRecord,
     *,
     keep_usage: bool = True,
+    choices: int = 1,
+    prompt_tokens: PromptCount | None = None,
 ) -> Response:
     """The client's response; `keep_usage=False` drops the usage-only last chunk of a stream
-    (the gateway asked for it for its metrics; the client did not)."""
+    (the gateway asked for it for its metrics; the client did not). A stream must finish
+    `choices` choices; `prompt_tokens` counts the prompt when the upstream sends no usage."""
     if isinstance(reply, BufferedReply):
         return _buffered(reply, model, headers, record)
-    return RelayedStream(reply, model, headers, record, keep_usage=keep_usage)
+    return RelayedStream(
+        reply,
+        model,
+        headers,
+        record,
+        keep_usage=keep_usage,
+        choices=choices,
+        prompt_tokens=prompt_tokens,
+    )
 
 
 def _buffered(
@@ -51,7 +67,10 @@ class RelayedStream(StreamingResponse):
     """Relays events one by one as they arrive; the upstream is closed however it ends.
 
     The status line is sent with the first event, so an error after it arrives as an error
-    event in the stream (as vLLM does), which the OpenAI SDKs raise as an APIError.
+    event in the stream (as vLLM does), which the OpenAI SDKs raise as an APIError. A stream
+    ends either complete (every choice finished, then `[DONE]`) or with exactly one error
+    event and nothing after it: the upstream's `[DONE]` is held back until the stream is known
+    to be complete, so a cut answer never looks like a finished one.
     """
 
     def __init__(
@@ -62,11 +81,15 @@ class RelayedStream(StreamingResponse):
         record: RequestRecord,
         *,
         keep_usage: bool,
+        choices: int = 1,
+        prompt_tokens: PromptCount | None = None,
     ) -> None:
         self.reply = reply
         self.model = model
         self.record = record
         self.keep_usage = keep_usage
+        self.tally = StreamTally(choices=choices)
+        self.prompt_tokens = prompt_tokens
         super().__init__(
             self._relay(),
             headers={**headers, "cache-control": "no-cache"},
@@ -75,20 +98,54 @@ class RelayedStream(StreamingResponse):
 
     async def _relay(self) -> AsyncIterator[bytes]:
         err: UpstreamError | None = None
+        done = False
         try:
             async for event in self.reply.events():
+                if event.data.strip() == DONE:
+                    done = True
+                    break
                 obj = parse(event.data)
+                if isinstance(obj, dict) and "error" in obj:  # the upstream's own error event
+                    self.record.stream_error = UpstreamError.code
+                    log.warning("stream aborted by the variant: %s", event.data[:300])
+                    yield encode(event, obj, self.model)
+                    return
                 self.record.observe(obj)
+                self.tally.observe(obj)
                 if self.keep_usage or not is_usage_only(obj):
                     yield encode(event, obj, self.model)
         except TimeoutError:
             err = UpstreamTimeout(f"variant stalled: no event for {self.reply.idle_timeout:g} s")
         except httpx.HTTPError as exc:
             err = UpstreamError(f"variant stream broke: {exc or type(exc).__name__}")
+        if err is None and not self.tally.complete:
+            end = "sent [DONE]" if done else "closed the stream"
+            err = StreamIncomplete(
+                f"variant {self.record.variant} {end} before {self.tally.missing()} finished "
+                f"(no finish_reason after {self.tally.tokens} token events)"
+            )
+        elif err is None and not done:
+            err = StreamIncomplete(f"variant {self.record.variant} closed the stream before [DONE]")
         if err is not None:
             log.warning("stream aborted: %s", err)
             self.record.stream_error = err.code
             yield error_event(err.envelope())
+            return
+        if self.tally.usage is None:
+            chunk = await self._usage_chunk()
+            if chunk is not None and self.keep_usage:
+                yield f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
+        yield f"data: {DONE}\n\n".encode()
+
+    async def _usage_chunk(self) -> dict[str, Any] | None:
+        """The upstream sent no usage (llama-cpp-python never does): the gateway's own counts,
+        when it has an exact prompt count for the variant."""
+        prompt = await self.prompt_tokens() if self.prompt_tokens is not None else None
+        if prompt is None:
+            return None
+        chunk = self.tally.usage_chunk(prompt, self.model)
+        self.record.observe(chunk)
+        return chunk
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -4,6 +4,13 @@ The KV-cache type follows the variant's quant spec (kv_bits 8 -> q8_0, 4 -> q4_0
 V cache needs flash attention). `logits_all` (the server's default) is what makes logprobs
 work; it keeps a float per vocabulary entry per context position, which dominates memory for
 large vocabularies (Gemma 3: 262k entries = 1 MiB per position).
+
+llama-cpp-python serves one request at a time behind a model lock. With its default
+`interrupt_requests=True` it ends a running stream with `[DONE]` (no finish chunk) as soon as
+another request waits for that lock, and `GET /v1/models` takes it: a probe or a second client
+cut generations. So requests queue (`interrupt_requests False`), and readiness is read from
+`/openapi.json`, which the server answers without the lock (the model is loaded before it
+listens).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from quantgate.profile import LlamaCppEngine, Variant
 
 KV_TYPES = {8: 8, 4: 2}  # kv_bits -> ggml type id (q8_0, q4_0)
 OVERHEAD = 350 * 2**20  # interpreter, server, compute buffers
+READY_PATH = "/openapi.json"  # answered without the model lock
 
 
 def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
@@ -37,6 +45,7 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
         "n_ctx": variant.max_context,
         "n_threads": os.cpu_count() or 1,
         "verbose": False,
+        "interrupt_requests": False,
     }
     kv_bits = int(variant.quant.kv_bits)
     if kv_bits < 16:
@@ -58,6 +67,7 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
         served_model=variant.name,
         memory_bytes=memory,
         memory_detail=detail,
+        ready_path=READY_PATH,
         start_timeout=120.0,
     )
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from quantgate.streams import has_content
+
 NONE = "none"  # label value before a variant, task or route is known
 
 
@@ -44,7 +46,8 @@ class RequestRecord:
         if isinstance(usage, dict):
             self.prompt_tokens = _int(usage.get("prompt_tokens"), self.prompt_tokens)
             self.completion_tokens = _int(usage.get("completion_tokens"), self.completion_tokens)
-        if self.streamed and _has_content(obj):
+        choices = obj.get("choices") or ()
+        if self.streamed and any(isinstance(c, dict) and has_content(c) for c in choices):
             self.token_times.append(time.monotonic())
 
     def finish(self) -> None:
@@ -70,18 +73,6 @@ class RequestRecord:
         if not self.token_times or not self.completion_tokens or self.completion_tokens < 2:
             return None
         return (self.token_times[-1] - self.token_times[0]) / (self.completion_tokens - 1)
-
-
-def _has_content(obj: dict[str, Any]) -> bool:
-    for choice in obj.get("choices") or ():
-        if not isinstance(choice, dict):
-            continue
-        delta = choice.get("delta")
-        if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls")):
-            return True
-        if choice.get("text"):
-            return True
-    return False
 
 
 def _int(value: Any, default: int | None) -> int | None:

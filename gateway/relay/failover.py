@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ async def open_first(
     failed: list[tuple[str, UpstreamError]],
     headers: Mapping[str, str] | None = None,
     waiting: MutableMapping[str, int] | None = None,
+    adapt: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Served:
     """Open a reply from the first candidate that gives one; raise if none does.
 
@@ -32,12 +33,14 @@ async def open_first(
     returned nothing here is retried: the caller commits it to the client. The error raised
     when every candidate failed is the last one's kind, naming them all. `waiting` counts, per
     variant, the requests waiting for its first byte (the supervisor reads it: a busy engine).
+    `adapt(variant, body)` gives the body as that variant's engine spells it.
     """
     for upstream in candidates:
         if waiting is not None:
             waiting[upstream.name] = waiting.get(upstream.name, 0) + 1
         try:
-            reply = await upstream.open(path, body, stream=stream, headers=headers)
+            payload = adapt(upstream.name, body) if adapt is not None else body
+            reply = await upstream.open(path, payload, stream=stream, headers=headers)
         except UpstreamError as exc:
             failed.append((upstream.name, exc))
             continue

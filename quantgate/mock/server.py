@@ -6,7 +6,9 @@ way vLLM does: a chat stream starts with a role-only chunk, content tokens follo
 `stream_options.include_usage` the last chunk carries `usage` and no choices.
 
 Prompt tokens are counted as whitespace-separated words; the completion is the words
-`tok0 tok1 ...`, one per token, so a client can check what it received.
+`tok0 tok1 ...`, one per token, so a client can check what it received. It honours `n`, `stop`
+(the text ends before the first stop string, `finish_reason: stop`), `logprobs` (a fixed -0.5
+per token), `echo` and `max_completion_tokens`; it is deterministic, so any `seed` holds.
 """
 
 from __future__ import annotations
@@ -68,36 +70,55 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
             body.get("max_tokens") or body.get("max_completion_tokens") or cfg.output_tokens
         )
         n_in = _count_prompt_words(body, chat)
-        usage = {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
+        pieces, finish = _generate_pieces(n_out, body.get("stop"))
+        choices: int = body["n"] if isinstance(body.get("n"), int) else 1
+        usage = {
+            "prompt_tokens": n_in,
+            "completion_tokens": len(pieces) * choices,
+            "total_tokens": n_in + len(pieces) * choices,
+        }
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:16]}"
+        prompt = body.get("prompt")
+        echo = prompt if not chat and body.get("echo") and isinstance(prompt, str) else ""
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            stream = _stream(rid, chat, n_out, usage if include_usage else None, body)
+            stream = _stream(rid, chat, pieces, finish, usage if include_usage else None, body)
             return StreamingResponse(stream, media_type="text/event-stream")
-        await asyncio.sleep((cfg.ttft_ms + cfg.itl_ms * (n_out - 1)) / 1000)
-        text = _text(0, n_out)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
-        if chat:
-            choice["message"] = {"role": "assistant", "content": text}
-        else:
-            prompt = body.get("prompt")
-            echo = prompt if body.get("echo") and isinstance(prompt, str) else ""
-            choice["text"] = echo + text
+        await asyncio.sleep((cfg.ttft_ms + cfg.itl_ms * (max(len(pieces), 1) - 1)) / 1000)
+        text = "".join(pieces)
+        out = []
+        for index in range(choices):
+            choice: dict[str, Any] = {
+                "index": index,
+                "finish_reason": finish,
+                "logprobs": _logprobs(pieces, body, chat),
+            }
+            if chat:
+                choice["message"] = {"role": "assistant", "content": text}
+            else:
+                choice["text"] = echo + text
+            out.append(choice)
         return JSONResponse(
             {
                 "id": rid,
                 "object": "chat.completion" if chat else "text_completion",
                 "created": int(time.time()),
                 "model": cfg.model,
-                "choices": [choice],
+                "choices": out,
                 "usage": usage,
             }
         )
 
     async def _stream(
-        rid: str, chat: bool, n_out: int, usage: dict[str, int] | None, body: dict[str, Any]
+        rid: str,
+        chat: bool,
+        pieces: list[str],
+        finish: str,
+        usage: dict[str, int] | None,
+        body: dict[str, Any],
     ) -> AsyncIterator[bytes]:
         obj = "chat.completion.chunk" if chat else "text_completion"
+        choices: int = body["n"] if isinstance(body.get("n"), int) else 1
 
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
             data = {
@@ -110,25 +131,41 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
             }
             return f"data: {json.dumps(data)}\n\n".encode()
 
+        def choice(index: int, text: str, end: str | None, role: bool = False) -> dict[str, Any]:
+            part: dict[str, Any] = {"index": index, "finish_reason": end}
+            logprobs = _logprobs([text], body, chat) if text else None
+            if chat:
+                part["delta"] = (
+                    {"role": "assistant", "content": text} if role else {"content": text}
+                )
+            else:
+                part["text"] = text
+            part["logprobs"] = logprobs
+            return part
+
         if chat:
-            yield chunk(
-                [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
-            )
+            for index in range(choices):
+                yield chunk([choice(index, "", None, role=True)])
+        prompt = body.get("prompt")
+        if not chat and body.get("echo") and isinstance(prompt, str):
+            for index in range(choices):
+                yield chunk([{"index": index, "text": prompt, "finish_reason": None}])
         await asyncio.sleep(cfg.ttft_ms / 1000)
         sent = 0
-        while sent < n_out:
+        if not pieces:
+            for index in range(choices):
+                yield chunk([choice(index, "", finish)])
+        while sent < len(pieces):
             if cfg.fail_after_tokens is not None and sent >= cfg.fail_after_tokens:
                 raise _Dropped(f"mock dropped the stream after {sent} tokens")
             if sent:
                 await asyncio.sleep(cfg.itl_ms * cfg.tokens_per_chunk / 1000)
-            k = min(cfg.tokens_per_chunk, n_out - sent)
-            text = _text(sent, k)
+            k = min(cfg.tokens_per_chunk, len(pieces) - sent)
+            text = "".join(pieces[sent : sent + k])
             sent += k
-            finish = "length" if sent == n_out else None
-            if chat:
-                yield chunk([{"index": 0, "delta": {"content": text}, "finish_reason": finish}])
-            else:
-                yield chunk([{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}])
+            end = finish if sent == len(pieces) else None
+            for index in range(choices):
+                yield chunk([choice(index, text, end)])
         if usage is not None:
             yield chunk([], usage=usage)
         yield b"data: [DONE]\n\n"
@@ -152,8 +189,38 @@ def _count_prompt_words(body: dict[str, Any], chat: bool) -> int:
     return len(text.split())
 
 
-def _text(start: int, count: int) -> str:
-    return "".join(f" tok{i}" for i in range(start, start + count))
+def _generate_pieces(n_out: int, stop: Any) -> tuple[list[str], str]:
+    """The tokens ` tok0 tok1 ...` up to `n_out`, cut before the first `stop` string."""
+    stops = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str)]
+    text, pieces = "", []
+    for i in range(n_out):
+        candidate = text + f" tok{i}"
+        hits = [candidate.find(s) for s in stops if s and s in candidate]
+        if hits:
+            if min(hits) > len(text):
+                pieces.append(candidate[len(text) : min(hits)])
+            return pieces, "stop"
+        pieces.append(candidate[len(text) :])
+        text = candidate
+    return pieces, "length"
+
+
+def _logprobs(pieces: list[str], body: dict[str, Any], chat: bool) -> dict[str, Any] | None:
+    """A fixed log-probability of -0.5 per token, in the completions or the chat shape."""
+    if chat:
+        if not body.get("logprobs"):
+            return None
+        top = int(body.get("top_logprobs") or 0)
+        entry = [{"token": p, "logprob": -0.5, "bytes": list(p.encode())} for p in pieces]
+        return {"content": [{**e, "top_logprobs": [e] * top} for e in entry]}
+    if body.get("logprobs") is None:
+        return None
+    return {
+        "tokens": pieces,
+        "token_logprobs": [-0.5] * len(pieces),
+        "top_logprobs": [{p: -0.5} for p in pieces],
+        "text_offset": [sum(len(q) for q in pieces[:i]) for i in range(len(pieces))],
+    }
 
 
 def _error(status: int, message: str, param: str | None = None) -> JSONResponse:

@@ -41,13 +41,13 @@ def sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-def chunk(model: str, content: str) -> bytes:
+def chunk(model: str, content: str, finish: str | None = None, index: int = 0) -> bytes:
     return sse(
         {
             "id": "c1",
             "object": "chat.completion.chunk",
             "model": model,
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+            "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}],
         }
     )
 

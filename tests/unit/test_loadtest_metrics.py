@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -98,7 +99,7 @@ async def test_client_skips_role_and_empty_chunks_and_reads_usage() -> None:
         {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
         {"choices": [{"delta": {"content": "Hi"}}]},
         {"choices": [{"delta": {}}]},
-        {"choices": [{"delta": {"content": " there you"}}]},
+        {"choices": [{"delta": {"content": " there you"}, "finish_reason": "length"}]},
         {"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 3}},
         "[DONE]",
     )
@@ -108,6 +109,22 @@ async def test_client_skips_role_and_empty_chunks_and_reads_usage() -> None:
         )
     assert r.status == "ok" and len(r.token_times) == 2
     assert (r.prompt_tokens, r.completion_tokens) == (4, 3)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "ending",
+    [["[DONE]"], [{"choices": [{"text": "b", "finish_reason": "stop"}]}]],
+    ids=["done-without-finish", "finish-without-done"],
+)
+async def test_client_counts_a_cut_stream_as_an_error(ending: list[Any]) -> None:
+    transport = sse_stream({"choices": [{"text": "a", "finish_reason": None}]}, *ending)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x/v1/") as http:
+        r = await client.send(
+            http, "completions", {"stream": True}, index=0, variant="v", scheduled=0.0
+        )
+    assert (r.status, r.error) == ("errored", "incomplete")
+    assert len(r.token_times) >= 1  # what arrived is kept as data
 
 
 @pytest.mark.anyio

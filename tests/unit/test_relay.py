@@ -145,7 +145,7 @@ async def test_non_json_events_and_done_are_relayed_verbatim(
     make_app, upstreams: FakeUpstreams
 ) -> None:
     stream = ScriptedStream(
-        [b"event: ping\ndata: not json\n\n", chunk("up-w4", "x"), sse("[DONE]")]
+        [b"event: ping\ndata: not json\n\n", chunk("up-w4", "x", "stop"), sse("[DONE]")]
     )
     upstreams.set("w4", streaming(stream))
     app = make_app()

@@ -71,7 +71,9 @@ async def test_events_reach_the_client_before_the_upstream_sends_the_next(
     make_app, upstreams: FakeUpstreams, spec_version: str
 ) -> None:
     released = anyio.Event()
-    stream = ScriptedStream([chunk("up-w4", "one"), released, chunk("up-w4", "two"), sse("[DONE]")])
+    stream = ScriptedStream(
+        [chunk("up-w4", "one"), released, chunk("up-w4", "two", "stop"), sse("[DONE]")]
+    )
     upstreams.set("w4", streaming(stream))
     call = AsgiCall(make_app(), BODY, spec_version)
 

@@ -1,0 +1,53 @@
+"""Which OpenAI request fields each engine kind honours, and how a body is adapted to it.
+
+A field an engine would drop silently is refused (400 `unsupported_parameter`, naming the
+field and the variant) rather than forwarded: a client that asked for two choices must not
+get one and think it got what it asked for. Unknown fields still pass through untouched.
+
+llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server excludes `n`
+and `best_of` from what it passes on, takes one text prompt per request, echoes only in
+non-streamed completions, and knows `max_tokens` but not `max_completion_tokens` (which it
+drops: the gateway renames it). vLLM honours all of these; an external upstream is trusted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHAT = "chat/completions"
+
+
+def unsupported(kind: str, path: str, body: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, why) for the first field `body` sets that engine `kind` cannot honour."""
+    if kind != "llamacpp":
+        return None
+    if _int(body.get("n")) > 1:
+        return "n", "llama.cpp's server generates one choice per request"
+    if _int(body.get("best_of")) > 1:
+        return "best_of", "llama.cpp's server generates one choice per request"
+    if path == CHAT:
+        if body.get("echo"):
+            return "echo", "llama.cpp's server does not echo chat prompts"
+        return None
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and (
+        len(prompt) > 1 or any(not isinstance(p, str) for p in prompt)
+    ):
+        return "prompt", "llama.cpp's server takes one text prompt (no batches, no token ids)"
+    if body.get("echo") and body.get("stream"):
+        return "echo", "llama.cpp's server echoes the prompt only in non-streamed completions"
+    return None
+
+
+def adapt(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` as engine `kind` understands it (same meaning, its spelling)."""
+    if kind == "llamacpp" and "max_completion_tokens" in body:
+        body = dict(body)
+        limit = body.pop("max_completion_tokens")
+        if limit is not None and body.get("max_tokens") is None:
+            body["max_tokens"] = limit
+    return body
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 1
