@@ -9,7 +9,7 @@ PORT     ?= 8080
 WHEELS   ?= $(HOME)/.cache/quantgate/wheels
 LLAMA    := llama_cpp_python-0.3.36
 
-.PHONY: install tools demo serve test lint unit integration bench classifier clean
+.PHONY: install tools artifacts demo serve test lint unit integration bench classifier clean
 
 install: $(STAMP)
 
@@ -30,8 +30,14 @@ serve: install
 	$(BIN)/quantgate serve --profile $(PROFILE) --port $(PORT)
 
 ## the whole test suite: lint, types, unit and integration tests
-test: install tools lint
+test: install tools lint artifacts
 	$(BIN)/pytest -q
+
+## both demos' variants and engine environments, built (with progress) before any timed test:
+## a cold cache takes minutes here, never inside a test's timeout
+artifacts: install
+	$(BIN)/quantgate build profiles/demo-llamacpp.yaml
+	$(BIN)/quantgate build profiles/demo-vllm-cpu.yaml
 
 ## Prometheus (Debian package) for the metrics tests and promtool
 tools:
@@ -47,7 +53,7 @@ lint: install
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-integration: install
+integration: install artifacts
 	$(BIN)/pytest -q tests/integration
 
 ## benchmarks that need no servers: the task classifier's held-out report, routing cost

@@ -10,7 +10,9 @@ llama-cpp-python serves one request at a time behind a model lock. With its defa
 another request waits for that lock, and `GET /v1/models` takes it: a probe or a second client
 cut generations. So requests queue (`interrupt_requests False`), and readiness is read from
 `/openapi.json`, which the server answers without the lock (the model is loaded before it
-listens).
+listens). The server runs through `gateway.engines.llamacpp_server`, which by default turns
+off llama-cpp-python's KV prefix reuse so that greedy answers do not depend on the request
+before (see there).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
             )
         args.update(flash_attn=True, type_k=KV_TYPES[kv_bits], type_v=KV_TYPES[kv_bits])
     args.update(engine.args)
-    argv = [sys.executable, "-m", "llama_cpp.server"]
+    args["prefix_cache"] = engine.prefix_cache  # read by our entry, not passed on
+    argv = [sys.executable, "-m", "gateway.engines.llamacpp_server"]
     for key, value in args.items():
         argv += [f"--{key}", str(value)]
     memory, detail = estimate_memory(

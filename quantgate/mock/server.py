@@ -8,7 +8,8 @@ way vLLM does: a chat stream starts with a role-only chunk, content tokens follo
 Prompt tokens are counted as whitespace-separated words; the completion is the words
 `tok0 tok1 ...`, one per token, so a client can check what it received. It honours `n`, `stop`
 (the text ends before the first stop string, `finish_reason: stop`), `logprobs` (a fixed -0.5
-per token), `echo` and `max_completion_tokens`; it is deterministic, so any `seed` holds.
+per token), `echo`, `max_completion_tokens` and a JSON `response_format`; it is deterministic,
+so any `seed` holds.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
             body.get("max_tokens") or body.get("max_completion_tokens") or cfg.output_tokens
         )
         n_in = _count_prompt_words(body, chat)
-        pieces, finish = _generate_pieces(n_out, body.get("stop"))
+        pieces, finish = _generate_pieces(n_out, body.get("stop"), _wants_json(body))
         choices: int = body["n"] if isinstance(body.get("n"), int) else 1
         usage = {
             "prompt_tokens": n_in,
@@ -189,8 +190,17 @@ def _count_prompt_words(body: dict[str, Any], chat: bool) -> int:
     return len(text.split())
 
 
-def _generate_pieces(n_out: int, stop: Any) -> tuple[list[str], str]:
-    """The tokens ` tok0 tok1 ...` up to `n_out`, cut before the first `stop` string."""
+def _wants_json(body: dict[str, Any]) -> bool:
+    fmt = body.get("response_format")
+    return isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+
+
+def _generate_pieces(n_out: int, stop: Any, as_json: bool = False) -> tuple[list[str], str]:
+    """The tokens ` tok0 tok1 ...` up to `n_out`, cut before the first `stop` string; as a
+    JSON object `{"text": "tok0 tok1 ..."}` that fits `n_out` when JSON is asked for."""
+    if as_json:
+        words = [f"{' ' if i else ''}tok{i}" for i in range(max(n_out - 2, 0))]
+        return ['{"text": "', *words, '"}'][:n_out], "stop" if n_out >= 2 else "length"
     stops = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str)]
     text, pieces = "", []
     for i in range(n_out):

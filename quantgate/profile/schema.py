@@ -54,6 +54,11 @@ class LlamaCppEngine(_Strict):
     kind: Literal["llamacpp"] = "llamacpp"
     artifact: str = Field(description="GGUF file (path, or name in the build cache)")
     args: dict[str, Any] = Field(default_factory=dict, description="extra server flags")
+    prefix_cache: bool = Field(
+        False,
+        description="reuse the KV cache of the previous request's common prefix: faster for "
+        "shared prefixes, but greedy answers then depend on the request before",
+    )
 
 
 class VllmEngine(_Strict):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.demos import DEMOS, REPO, Demo
 from tests.integration.processes import Process, free_port, quantgate
 
 
@@ -27,6 +28,26 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     yield start
     for proc in reversed(started):
         proc.stop()
+
+
+@pytest.fixture(scope="session", params=DEMOS, ids=lambda d: d.profile.removesuffix(".yaml"))
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Demo, str]]:
+    """A demo profile's gateway and engines: (the demo, the gateway's base URL)."""
+    spec: Demo = request.param
+    port = free_port()
+    proc = Process(
+        f"gateway-{spec.profile}",
+        quantgate("serve", "--profile", str(REPO / "profiles" / spec.profile), "--port", str(port)),
+        tmp_path_factory.mktemp("logs"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_http(base + "/health", timeout=spec.start_timeout)
+        yield spec, base
+    finally:
+        proc.stop(timeout=60)
 
 
 def start_mock(start: Callable[..., Process], name: str, **knobs: object) -> tuple[str, Process]:

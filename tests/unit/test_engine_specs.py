@@ -52,8 +52,12 @@ def test_llamacpp_kv_cache_follows_the_quant_spec(
 ) -> None:
     spec = llamacpp.launch_spec(variant("llamacpp", kv_bits), gguf, 4242)
     f = flags(spec.argv)
-    assert spec.argv[1:3] == ["-m", "llama_cpp.server"]
+    assert spec.argv[1:3] == ["-m", "gateway.engines.llamacpp_server"]
     assert (f["port"], f["n_ctx"], f["model_alias"]) == ("4242", "2048", "v1")
+    # generations queue instead of cutting each other; readiness takes no model lock; no KV
+    # prefix reuse unless the profile asks (greedy answers must not depend on the request before)
+    assert (f["interrupt_requests"], f["prefix_cache"]) == ("False", "False")
+    assert spec.ready_path == "/openapi.json"
     assert f.get("type_k") == kv_type and f.get("type_v") == kv_type
     assert (f.get("flash_attn") == "True") == (kv_type is not None)
     assert spec.served_model == "v1"

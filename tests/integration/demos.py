@@ -1,0 +1,53 @@
+"""The two demo profiles as test targets: what each one serves, and a client for its gateway.
+
+`demo` (tests/integration/conftest.py) starts one demo's gateway per session and parameter:
+the tests that use it run grouped by demo, and the two never run at once (they would not fit
+in memory together). `make test` builds every artifact and engine environment before pytest
+starts, so starting a demo here only starts processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = "gemma3-270m"
+
+
+@dataclass(frozen=True)
+class Demo:
+    profile: str
+    reference: str
+    w8: str
+    lowest: str
+    cheap_general: str  # the measured-cheapest variant within 2% for a short general question
+    start_timeout: float  # starting only: `make test` builds the artifacts before pytest
+    restart_timeout: float
+
+    @property
+    def variants(self) -> list[str]:
+        return [v["name"] for v in self.data["variants"]]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load((REPO / "profiles" / self.profile).read_text())
+        return data
+
+    def quant(self, variant: str) -> dict[str, float]:
+        spec = next(v["quant"] for v in self.data["variants"] if v["name"] == variant)
+        return {"w_bits": 16, "a_bits": 16, "kv_bits": 16, **spec}
+
+
+DEMOS = [
+    Demo("demo-llamacpp.yaml", "f16", "q8_0", "q3k-mix", "q3k-mix", 120, 120),
+    Demo("demo-vllm-cpu.yaml", "bf16", "w8a8", "w4a16", "w8a8", 240, 600),
+]
+
+
+def client_for(base: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=180)
