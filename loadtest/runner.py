@@ -12,6 +12,7 @@ from loadtest.metrics import Summary, summarize
 from loadtest.types import RequestResult
 from loadtest.workloads import Counter, Workload
 
+WARMUP_INDEX = 1_000_000  # warm-up prompts come from indices no measured request uses
 SWEEP_RATES = 3
 
 
@@ -42,7 +43,11 @@ async def run_variants(
     slo_tpot: float | None = None,
     on_result: Callable[[str, RequestResult], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    warmup: int = 0,
 ) -> tuple[list[RequestResult], dict[str, Summary]]:
+    """Each variant in turn: `warmup` requests one at a time, not counted (their prompts are
+    not among the measured ones, so no prefix cache favours the first measured request), then
+    the strategy until `stop`."""
     path = "chat/completions" if workload.kind == "chat" else "completions"
     headers = {"authorization": f"Bearer {target.api_key}"} if target.api_key else {}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -69,6 +74,8 @@ async def run_variants(
                 if on_result:
                     on_result(label, result)
 
+            for i in range(warmup):
+                await send(WARMUP_INDEX + i, 0.0)
             results = await strategies.run(strategy, send, stop, collect)
             all_results += results
             summaries[label] = summarize(results, slo_ttft=slo_ttft, slo_tpot=slo_tpot)
@@ -85,14 +92,23 @@ async def sweep(
     rates: int = SWEEP_RATES,
     stream: bool = True,
     on_result: Callable[[str, RequestResult], None] | None = None,
+    warmup: int = 0,
 ) -> list[tuple[str, list[RequestResult], dict[str, Summary]]]:
     """Synchronous (one at a time), then max throughput (`max_concurrency` streams), then
     `rates` constant rates evenly between the two throughputs, per variant."""
     runs: list[tuple[str, list[RequestResult], dict[str, Summary]]] = []
 
     async def one(name: str, shape: strategies.Strategy) -> dict[str, Summary]:
+        first = not runs  # warm up once, before the first shape
         results, summaries = await run_variants(
-            target, workload, shape, stop, count, stream=stream, on_result=on_result
+            target,
+            workload,
+            shape,
+            stop,
+            count,
+            stream=stream,
+            on_result=on_result,
+            warmup=warmup if first else 0,
         )
         runs.append((name, results, summaries))
         return summaries

@@ -39,6 +39,9 @@ def loadtest(
     slo_ttft: float | None = typer.Option(None, help="goodput SLO on TTFT, seconds"),
     slo_tpot: float | None = typer.Option(None, help="goodput SLO on TPOT, seconds"),
     seed: int = typer.Option(0, help="prompts and Poisson arrivals"),
+    warmup: int = typer.Option(
+        1, min=0, help="requests per variant sent first and not counted (first-touch costs)"
+    ),
     out: Path = typer.Option(Path("runs/loadtest"), help="run directory parent"),
     write_costs: Path | None = typer.Option(
         None, help="write measured prefill/decode tokens/s into this profile's routing.costs"
@@ -107,6 +110,7 @@ def loadtest(
                     max_concurrency=concurrency,
                     stream=stream,
                     on_result=on_result,
+                    warmup=warmup,
                 )
             )
         else:
@@ -121,6 +125,7 @@ def loadtest(
                     slo_ttft=slo_ttft,
                     slo_tpot=slo_tpot,
                     on_result=on_result,
+                    warmup=warmup,
                 )
             )
             runs = [(strategy, results, summaries)]
@@ -141,6 +146,7 @@ def loadtest(
             "requests": requests,
             "duration": duration,
             "stream": stream,
+            "warmup": warmup,
         }
         report.write_run(run_dir, config, results, summaries)
         if plots:

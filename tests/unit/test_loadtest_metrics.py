@@ -146,3 +146,35 @@ async def test_client_records_errors_as_data() -> None:
             http, "completions", {"stream": False}, index=0, variant="v", scheduled=0.0
         )
     assert (r.status, r.error, r.http_status) == ("errored", "http_503", 503)
+
+
+@pytest.mark.anyio
+async def test_warmup_requests_are_sent_first_and_not_counted() -> None:
+    from loadtest.runner import WARMUP_INDEX, Target, run_variants
+    from loadtest.strategies import Concurrent, Stop
+    from quantgate.mock import MockConfig, create_mock_app
+
+    seen: list[str] = []
+    mock = httpx.ASGITransport(app=create_mock_app(MockConfig(model="m")))
+
+    async def record(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(await request.aread())["prompt"])
+        return await mock.handle_async_request(request)
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await record(request)
+
+    workload = Workload(input_tokens=4, output_tokens=2)
+    results, summaries = await run_variants(
+        Target("http://mock/v1", "m", []),
+        workload,
+        Concurrent(streams=1),
+        Stop(requests=3),
+        word_counter,
+        transport=Recording(),
+        warmup=2,
+    )
+    assert len(seen) == 5 and len(results) == 3 and summaries["m"].requests == 3
+    warm = [workload.prompt(WARMUP_INDEX + i, word_counter) for i in range(2)]
+    assert seen[:2] == warm and not set(warm) & set(seen[2:])
