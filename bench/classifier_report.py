@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from gateway.routing.classifier import default_classifier
-from gateway.routing.tasks import TASKS
 from gateway.routing.training.corpus import build, split
+from quantgate.vocabulary import TASKS
 
 TARGET = 0.90
 

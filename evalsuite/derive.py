@@ -24,6 +24,7 @@ from typing import Any
 from evalsuite.scoring import ratio_ci
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, parse_profile
+from quantgate.vocabulary import band_of
 
 MIN_REFERENCE = 5.0  # the reference's summed score a ratio needs (1/30 right is no base)
 
@@ -49,15 +50,10 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return summary, rows
 
 
-def band_of(profile: Profile, row: dict[str, Any]) -> str:
-    tokens = row["extra"].get("prompt_tokens") or row["extra"].get("length")
-    bands = profile.routing.bands
-    if not tokens:
-        return bands[0].name
-    for band in bands:
-        if band.max_tokens is None or tokens <= band.max_tokens:
-            return band.name
-    return bands[-1].name
+def row_band(profile: Profile, row: dict[str, Any]) -> str:
+    """The context band of an eval sample (its prompt tokens; the first band if unknown)."""
+    tokens = row["extra"].get("prompt_tokens") or row["extra"].get("length") or 0
+    return band_of([(b.name, b.max_tokens) for b in profile.routing.bands], tokens)
 
 
 def derive_rules(
@@ -71,7 +67,7 @@ def derive_rules(
         base = ref.get((r["task"], r["sample"]))
         if r["variant"] == reference or r["score"] is None or base is None or base["score"] is None:
             continue
-        key = (r["route_task"], band_of(profile, base), r["variant"])
+        key = (r["route_task"], row_band(profile, base), r["variant"])
         groups[key].append((float(r["score"]), float(base["score"])))
         tasks[key[:2]].add(r["task"])
     rules, skipped = [], []

@@ -15,9 +15,8 @@ import anyio
 from gateway.routing.resolve import pinned_variant
 from gateway.routing.router import Routed, parse_hints
 from gateway.state import GatewayState
+from quantgate.vocabulary import ROUTE_HEADER, TASK_HEADER
 
-TASK_HEADER = "x-quantgate-task"
-ROUTE_HEADER = "x-quantgate-route"
 INLINE_CHARS = 8192  # prompts up to this size are decided on the event loop
 
 

@@ -24,12 +24,9 @@ from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
 from quantgate.errors import UnsupportedParameter, UpstreamError, UpstreamUnavailable
 from quantgate.streams import expected_choices
+from quantgate.vocabulary import FAILOVER_HEADER, SKIPPED_HEADER, VARIANT_HEADER
 
 router = APIRouter()
-
-VARIANT_HEADER = "x-quantgate-variant"
-FAILOVER_HEADER = "x-quantgate-failover"
-SKIPPED_HEADER = "x-quantgate-skipped"
 
 
 @router.post("/v1/chat/completions")

@@ -12,6 +12,7 @@ from gateway.api.decide import plan
 from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
 from gateway.routing.explain import explain
 from gateway.state import GatewayState
+from quantgate.vocabulary import ROUTE_HEADER
 
 router = APIRouter()
 
@@ -28,6 +29,6 @@ async def route(request: Request) -> dict[str, Any]:
             "pinned": True,
             "task": planned.task,
             "order": list(planned.order),
-            "route": planned.headers()["x-quantgate-route"],
+            "route": planned.headers()[ROUTE_HEADER],
         }
     return {"model": body["model"], "pinned": False, **explain(planned.routed)}

@@ -49,13 +49,6 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def band_of(bands: list[tuple[str, int | None]], tokens: int) -> str:
-    for name, bound in bands:
-        if bound is None or tokens <= bound:
-            return name
-    return bands[-1][0]
-
-
 def decide(
     *,
     task: str,

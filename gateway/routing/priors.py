@@ -14,9 +14,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gateway.routing.tasks import TASKS
 from quantgate.errors import ConfigError
 from quantgate.profile import QuantSpec
+from quantgate.vocabulary import TASKS
 
 PRIORS_DIR = Path(__file__).resolve().parents[2] / "profiles" / "priors"
 LONG_FROM = 4096  # "long context (> 4k tokens)"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.routing.priors import LONG_FROM, load_priors, size_class
-from gateway.routing.tasks import TASKS
 from quantgate.profile import Profile
+from quantgate.vocabulary import TASKS
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,12 @@ from typing import Any
 
 from gateway.routing.classifier import Classification, Classifier, default_classifier
 from gateway.routing.costs import Rate, rates
-from gateway.routing.policy import Decision, band_of, decide
+from gateway.routing.policy import Decision, decide
 from gateway.routing.quality import Quality, quality_table, reference
-from gateway.routing.tasks import TASKS
 from gateway.routing.tokens import PromptCounter, prompt_counter
 from quantgate.errors import InvalidRequest
 from quantgate.profile import Profile
-
-TASK_HEADER = "x-quantgate-task"
-TOLERANCE_HEADER = "x-quantgate-max-quality-loss"
+from quantgate.vocabulary import TASK_HEADER, TASKS, TOLERANCE_HEADER, band_of
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def check(file: Path = typer.Argument(..., help="profile YAML")) -> None:
 def _print_quality(console: Console, profile: Profile) -> None:
     """Quality per task and variant in each band: measured rules (m), else priors (p)."""
     from gateway.routing.quality import quality_table
-    from gateway.routing.tasks import TASKS
+    from quantgate.vocabulary import TASKS
 
     table = quality_table(profile)
     for band in profile.routing.bands:

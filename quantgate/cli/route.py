@@ -14,6 +14,7 @@ from rich.table import Table
 from quantgate.cli.serve import DEFAULT_PROFILE
 from quantgate.errors import GatewayError
 from quantgate.profile import Profile, load_profile
+from quantgate.vocabulary import TASK_HEADER, TOLERANCE_HEADER
 
 
 def route(
@@ -54,8 +55,8 @@ def route(
     headers = {
         k: v
         for k, v in {
-            "x-quantgate-task": task,
-            "x-quantgate-max-quality-loss": max_quality_loss,
+            TASK_HEADER: task,
+            TOLERANCE_HEADER: max_quality_loss,
         }.items()
         if v is not None
     }

@@ -9,8 +9,8 @@ import pytest
 
 from gateway.routing.classifier import WEIGHTS, default_classifier
 from gateway.routing.features import HEAD, NAMED, TAIL, features
-from gateway.routing.tasks import TASKS
 from gateway.routing.training.corpus import SPLITS, build, split
+from quantgate.vocabulary import TASKS
 
 
 def user(text: str) -> dict[str, object]:

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from gateway.routing.priors import PRIORS_DIR, Priors, load_priors
-from gateway.routing.tasks import TASKS
 from quantgate.errors import ConfigError
 from quantgate.profile import QuantSpec
+from quantgate.vocabulary import TASKS
 
 PRIORS = load_priors("qllm-eval")
 SPECS = {

@@ -74,6 +74,13 @@ def test_missing_fields_are_named() -> None:
             "{name: l, max_tokens: 10}]}\n",
             "routing.bands: only the last band may be open (max_tokens: null)",
         ),
+        (  # a misspelt task used to be ignored silently by routing
+            "model: m\ndefault_variant: a\nvariants:\n - {name: a, engine: {kind: external, "
+            "url: 'http://x/v1'}}\nrouting: {rules: [{task: maths, band: short, variant: a, "
+            "quality: 1, evidence: {source: prior, ref: x}}]}\n",
+            "routing.rules[0].task: task 'maths' is not one of math, reasoning, knowledge, "
+            "instruction, icl, dialogue, ethics, code, general",
+        ),
     ],
 )
 def test_cross_field_errors(text: str, expected: str) -> None:

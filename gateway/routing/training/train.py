@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.routing.features import features
-from gateway.routing.tasks import TASKS
 from gateway.routing.training.corpus import build, split
+from quantgate.vocabulary import TASKS
 
 OUT = Path(__file__).resolve().parents[1] / "classifier.json"
 WORDS = 400
