@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from quantgate.errors import BuildError
+from quantgate.gguf_contents import describe
 from quantgate.profile import Profile
 from quantgate.profile.schema import LlamaCppEngine, VllmEngine
 from quantize.cache import ArtifactCache, Entry
@@ -147,20 +147,6 @@ def _build_one(
     if progress:
         progress(name, "built")
     return Built(name, entry, cached=False)
-
-
-def describe(path: Path) -> dict[str, Any]:
-    """What an artifact holds, kept in the manifest (GGUF: tensor types, bpw, shape)."""
-    if path.is_file() and _is_gguf(path):
-        from quantize.inspect_gguf import inspect
-
-        return inspect(path)
-    return {}
-
-
-def _is_gguf(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.read(4) == b"GGUF"
 
 
 def _remove(path: Path) -> None:

@@ -20,10 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-
-def default_root() -> Path:
-    env = os.environ.get("QUANTGATE_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "quantgate"
+from quantgate.locations import default_root, size_of
 
 
 @dataclass
@@ -124,9 +121,3 @@ def checksum(path: Path) -> str:
             while block := f.read(1 << 20):
                 digest.update(block)
     return digest.hexdigest()
-
-
-def size_of(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size

@@ -9,8 +9,8 @@ from pathlib import Path
 from gateway.engines import llamacpp, vllm
 from gateway.engines.base import Artifact, LaunchSpec
 from quantgate.errors import ConfigError, MemoryBudgetError
+from quantgate.gguf_contents import describe
 from quantgate.profile import ExternalEngine, Profile
-from quantize.build import describe
 
 GiB = 2**30
 

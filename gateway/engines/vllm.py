@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.engines.base import Artifact, LaunchSpec
+from quantgate.envs import ensure_env
 from quantgate.errors import ConfigError
+from quantgate.locations import default_root, size_of
 from quantgate.profile import Variant, VllmEngine
-from quantize.cache import default_root, size_of
-from quantize.envs import ensure_env
 
 log = logging.getLogger("quantgate.engines")
 

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from quantgate.cli.progress import build_progress
+from quantgate.gguf_contents import describe_holds
 from quantgate.profile import VllmEngine, load_profile
 from quantize.build import build_profile
 from quantize.cache import ArtifactCache
-from quantize.inspect_gguf import describe_holds
 
 
 def build(

@@ -39,8 +39,9 @@ def serve(
     from gateway.routing.tokens import prompt_counter
     from gateway.settings import GatewaySettings
     from quantgate.cli.progress import build_progress
+    from quantgate.locations import default_root
     from quantize.build import build_profile
-    from quantize.cache import ArtifactCache, default_root
+    from quantize.cache import ArtifactCache
 
     profile = load_profile(profile_path)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}

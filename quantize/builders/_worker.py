@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import IO, Any
 
+from quantgate.envs import ensure_env
 from quantgate.errors import BuildError
-from quantize.envs import ensure_env
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from quantgate.envs import ensure_env
 from quantgate.errors import BuildError
 from quantgate.profile import load_profile, parse_profile
 from quantize.build import build_profile
 from quantize.cache import ArtifactCache
-from quantize.envs import ensure_env
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
+from quantgate.envs import ensure_env
 from quantgate.profile import load_profile
 from quantize.build import build_profile
 from quantize.cache import ArtifactCache
-from quantize.envs import ensure_env
 
 pytestmark = pytest.mark.integration
 

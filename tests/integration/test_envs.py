@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from quantgate import envs
 from quantgate.errors import BuildError
-from quantize import envs
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from quantgate import envs
 from quantgate.errors import BuildError
 from quantgate.profile.schema import Calibration
-from quantize import envs
 from quantize.calibration import sample_texts
 
 

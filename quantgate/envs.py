@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from quantgate.errors import BuildError
-from quantize.cache import default_root
+from quantgate.locations import default_root
 
 TORCH_CPU = "torch==2.13.0+cpu"
 # these come along as CUDA builds and break `from transformers import ...` (ENGINES.md);

@@ -93,3 +93,15 @@ def _shape(reader: Any) -> GgufShape:
         vocab=len(tokens.data) if tokens is not None else 0,
         context_length=scalar(f"{arch}.context_length"),
     )
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """What an artifact holds, kept in the manifest (GGUF: tensor types, bpw, shape)."""
+    if path.is_file() and _is_gguf(path):
+        return inspect(path)
+    return {}
+
+
+def _is_gguf(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"GGUF"
