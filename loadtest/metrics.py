@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from itertools import pairwise
 from statistics import fmean
 
 from loadtest.types import RequestResult
+from quantgate import timings
 
 
 def ttft(r: RequestResult) -> float | None:
-    return r.token_times[0] - r.start if r.token_times else None
+    return timings.ttft(r.start, r.token_times)
 
 
 def itls(r: RequestResult) -> list[float]:
-    return [b - a for a, b in pairwise(r.token_times)]
+    return timings.itls(r.token_times)
 
 
 def tpot(r: RequestResult) -> float | None:
-    if not r.token_times or not r.completion_tokens or r.completion_tokens < 2:
-        return None
-    return (r.token_times[-1] - r.token_times[0]) / (r.completion_tokens - 1)
+    return timings.tpot(r.token_times, r.completion_tokens)
 
 
 def e2e(r: RequestResult) -> float:

@@ -93,6 +93,9 @@ async def sweep(
     stream: bool = True,
     on_result: Callable[[str, RequestResult], None] | None = None,
     warmup: int = 0,
+    slo_ttft: float | None = None,
+    slo_tpot: float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[tuple[str, list[RequestResult], dict[str, Summary]]]:
     """Synchronous (one at a time), then max throughput (`max_concurrency` streams), then
     `rates` constant rates evenly between the two throughputs, per variant."""
@@ -109,6 +112,9 @@ async def sweep(
             stream=stream,
             on_result=on_result,
             warmup=warmup if first else 0,
+            slo_ttft=slo_ttft,
+            slo_tpot=slo_tpot,
+            transport=transport,
         )
         runs.append((name, results, summaries))
         return summaries

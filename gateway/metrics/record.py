@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
+from quantgate import timings
 from quantgate.streams import has_content
 
 NONE = "none"  # label value before a variant, task or route is known
@@ -60,19 +60,17 @@ class RequestRecord:
 
     @property
     def ttft(self) -> float | None:
-        return self.token_times[0] - self.started if self.token_times else None
+        return timings.ttft(self.started, self.token_times)
 
     @property
     def itls(self) -> list[float]:
         """Gaps between content events (an event may carry several tokens)."""
-        return [b - a for a, b in pairwise(self.token_times)]
+        return timings.itls(self.token_times)
 
     @property
     def tpot(self) -> float | None:
         """Time per output token after the first, as vLLM defines it: needs `usage`."""
-        if not self.token_times or not self.completion_tokens or self.completion_tokens < 2:
-            return None
-        return (self.token_times[-1] - self.token_times[0]) / (self.completion_tokens - 1)
+        return timings.tpot(self.token_times, self.completion_tokens)
 
 
 def _int(value: Any, default: int | None) -> int | None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -106,10 +107,11 @@ def eval_command(
 
         ref = reference or default_reference(profile)
         profile_name = str(profile_path)
-    judge_ask = None
+    judge_endpoint = None
     if judge:
         url, _, model = judge.partition("#")
-        judge_ask = Endpoint(url, model or "judge").ask
+        judge_endpoint = Endpoint(url, model or "judge")
+    endpoints = [t.endpoint for t in targets] + ([judge_endpoint] if judge_endpoint else [])
     config = {
         "run_id": run_dir.name,
         "profile": profile_name,
@@ -127,27 +129,33 @@ def eval_command(
         "data_dir": str(root),
         "reference": ref,
     }
+
+    async def run(progress: Any) -> Any:
+        try:
+            return await run_eval(
+                chosen_tasks,
+                targets,
+                data_dir=root,
+                limit=limit,
+                seed=seed,
+                run_dir=run_dir,
+                context=Context(
+                    form=form,  # type: ignore[arg-type]
+                    logprobs=logprobs,
+                    perplexity=perplexity,
+                    judge=judge_endpoint.ask if judge_endpoint else None,
+                ),
+                concurrency=concurrency,
+                progress=progress,
+                limits=limits,
+            )
+        finally:  # the endpoints' pooled clients, closed on every way out
+            for endpoint in endpoints:
+                await endpoint.aclose()
+
     try:
         with eval_progress() as progress:
-            rows = anyio.run(
-                lambda: run_eval(
-                    chosen_tasks,
-                    targets,
-                    data_dir=root,
-                    limit=limit,
-                    seed=seed,
-                    run_dir=run_dir,
-                    context=Context(
-                        form=form,  # type: ignore[arg-type]
-                        logprobs=logprobs,
-                        perplexity=perplexity,
-                        judge=judge_ask,
-                    ),
-                    concurrency=concurrency,
-                    progress=progress,
-                    limits=limits,
-                )
-            )
+            rows = anyio.run(run, progress)
     finally:
         if server is not None:
             _stop(server)

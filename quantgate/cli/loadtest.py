@@ -111,6 +111,8 @@ def loadtest(
                     stream=stream,
                     on_result=on_result,
                     warmup=warmup,
+                    slo_ttft=slo_ttft,
+                    slo_tpot=slo_tpot,
                 )
             )
         else:

@@ -178,3 +178,25 @@ async def test_warmup_requests_are_sent_first_and_not_counted() -> None:
     assert len(seen) == 5 and len(results) == 3 and summaries["m"].requests == 3
     warm = [workload.prompt(WARMUP_INDEX + i, word_counter) for i in range(2)]
     assert seen[:2] == warm and not set(warm) & set(seen[2:])
+
+
+@pytest.mark.anyio
+async def test_sweep_keeps_the_slos_for_goodput() -> None:
+    from loadtest.runner import Target, sweep
+    from loadtest.strategies import Stop
+    from quantgate.mock import MockConfig, create_mock_app
+
+    transport = httpx.ASGITransport(app=create_mock_app(MockConfig(model="m")))
+    runs = await sweep(
+        Target("http://mock/v1", "m", []),
+        Workload(input_tokens=4, output_tokens=2),
+        Stop(requests=2),
+        word_counter,
+        max_concurrency=2,
+        rates=1,
+        slo_ttft=60.0,
+        slo_tpot=60.0,
+        transport=transport,
+    )
+    assert [name for name, _, _ in runs][:2] == ["synchronous", "throughput"]
+    assert all(s["m"].goodput is not None for _, _, s in runs)
