@@ -35,6 +35,7 @@ def explain(routed: Routed) -> dict[str, Any]:
                 "quality_source": c.quality.source,
                 "evidence": c.quality.ref,
                 "prompt_tokens": c.prompt_tokens,
+                "prompt_tokens_exact": routed.exact.get(c.variant),
                 "predicted_latency_ms": round(c.predicted_s * 1000, 1),
                 "cost_source": c.cost_source,
                 "status": c.status,

@@ -36,6 +36,7 @@ class Routed:
     task_source: str
     tokens: dict[str, int]
     timings_us: dict[str, float] = field(default_factory=dict)
+    exact: dict[str, bool] = field(default_factory=dict)  # counted by the variant's tokenizer?
 
 
 def parse_hints(headers: Mapping[str, str], body: Mapping[str, Any]) -> Hints:
@@ -143,4 +144,5 @@ class Router:
             "tokenize_us": (t2 - t1) * 1e6,
             "policy_us": (t3 - t2) * 1e6,
         }
-        return Routed(decision, found, hints.task_source, tokens, timings)
+        exact = {v: self.counter.exact(v) for v in tokens} if explain else {}
+        return Routed(decision, found, hints.task_source, tokens, timings, exact)

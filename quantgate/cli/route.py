@@ -132,7 +132,7 @@ def _print(console: Console, d: dict[str, Any]) -> None:
             c["variant"],
             f"{c['quality']:.3f}",
             f"{c['quality_source']}: {c['evidence']}",
-            str(c["prompt_tokens"]),
+            str(c["prompt_tokens"]) + ("" if c.get("prompt_tokens_exact") else " (est.)"),
             f"{c['predicted_latency_ms']:.0f}",
             c["cost_source"],
             status,

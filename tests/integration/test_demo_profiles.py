@@ -172,6 +172,7 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
         base + "/v1/route", json={"model": MODEL, "messages": gsm8k, "max_tokens": 8}
     ).json()
     counted = {c["variant"]: c["prompt_tokens"] for c in decision["candidates"]}
+    assert all(c["prompt_tokens_exact"] for c in decision["candidates"])
     assert raw.parse().usage.prompt_tokens == counted[served]
     completion = client.completions.create(
         model=MODEL, prompt=PROMPTS[0], max_tokens=2, temperature=0

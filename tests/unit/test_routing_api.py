@@ -107,6 +107,8 @@ async def test_route_endpoint_explains_every_candidate(
     assert rows["w4"]["status"] == "below-tolerance" and rows["w4"]["quality"] < 0.9
     assert rows["ref"]["quality"] == 1.0 and rows["ref"]["quality_source"] == "reference"
     assert all(c["predicted_latency_ms"] > 0 and c["prompt_tokens"] > 0 for c in rows.values())
+    # the unit profile's external upstreams have no tokenizer: 4 characters per token
+    assert all(c["prompt_tokens_exact"] is False for c in rows.values())
     assert d["route"].startswith("math/short: w8")
     assert not any(upstreams.received.values())  # nothing was generated
     pinned = (await client.post("/v1/route", json={**body, "model": "demo@w4"})).json()
