@@ -14,6 +14,7 @@ from pathlib import Path
 
 from quantgate.data import data_dir
 from quantgate.errors import BuildError
+from quantgate.profile import resolve_path
 from quantgate.profile.schema import Calibration
 
 
@@ -31,9 +32,7 @@ def _load(cal: Calibration, base_dir: Path | None) -> list[str]:
     if cal.dataset == "file":
         if cal.path is None:
             raise BuildError("calibration: dataset `file` needs a `path`")
-        path = Path(cal.path)
-        path = path if path.is_absolute() or base_dir is None else base_dir / path
-        return _read_file(path)
+        return _read_file(resolve_path(cal.path, base_dir))
     path = data_dir() / "strategyqa" / "train.json"
     if not path.exists():
         raise BuildError(

@@ -10,7 +10,7 @@ from gateway.engines import llamacpp, vllm
 from gateway.engines.base import Artifact, LaunchSpec
 from quantgate.errors import ConfigError, MemoryBudgetError
 from quantgate.gguf_contents import describe
-from quantgate.profile import ExternalEngine, Profile
+from quantgate.profile import ExternalEngine, Profile, resolve_path
 
 GiB = 2**30
 
@@ -32,8 +32,7 @@ def resolve_artifacts(
                 )
             paths[variant.name] = built[engine.artifact]
         else:
-            path = Path(engine.artifact).expanduser()
-            path = path if path.is_absolute() else base_dir / path
+            path = resolve_path(engine.artifact, base_dir)
             if not path.exists():
                 raise ConfigError(
                     f"variant {variant.name}: artifact {engine.artifact!r} is "

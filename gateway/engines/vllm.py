@@ -20,7 +20,7 @@ from gateway.engines.base import Artifact, LaunchSpec
 from quantgate.envs import ensure_env
 from quantgate.errors import ConfigError
 from quantgate.locations import default_root, size_of
-from quantgate.profile import Variant, VllmEngine
+from quantgate.profile import Variant, VllmEngine, resolve_path
 
 log = logging.getLogger("quantgate.engines")
 
@@ -58,8 +58,7 @@ def launch_spec(
         "enforce-eager": True,
     }
     if engine.chat_template:
-        template = Path(engine.chat_template)
-        template = template if template.is_absolute() else (base_dir or Path.cwd()) / template
+        template = resolve_path(engine.chat_template, base_dir)
         if not template.exists():
             raise ConfigError(f"variant {variant.name}: chat_template {template} not found")
         args["chat-template"] = str(template)

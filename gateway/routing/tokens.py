@@ -18,7 +18,14 @@ from typing import Any
 
 from gateway.engines.base import Artifact
 from gateway.routing.features import text_of, view
-from quantgate.profile import ExternalEngine, LlamaCppEngine, Profile, Variant, VllmEngine
+from quantgate.profile import (
+    ExternalEngine,
+    LlamaCppEngine,
+    Profile,
+    Variant,
+    VllmEngine,
+    resolve_path,
+)
 
 Render = Callable[[list[dict[str, Any]]], str]
 
@@ -166,8 +173,7 @@ def _tokenizer(
             return Tokenizer()
         path = found.path
     else:
-        path = Path(engine.artifact).expanduser()
-        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        path = resolve_path(engine.artifact, base_dir)
     if path.suffix == ".gguf":
         return GgufTokenizer(path)
     if (path / "tokenizer.json").exists():
@@ -181,6 +187,6 @@ def _renderer(variant: Variant, base_dir: Path | None) -> tuple[Render, str]:
         name = str(engine.args["chat_format"])
         return render_llamacpp(name), f"llamacpp:{name}"
     if isinstance(engine, VllmEngine) and engine.chat_template and base_dir is not None:
-        path = base_dir / engine.chat_template
+        path = resolve_path(engine.chat_template, base_dir)
         return render_jinja(path), f"jinja:{path}"
     return render_plain, "plain"

@@ -1,6 +1,7 @@
 """The profile schema and its YAML loader: the contract every quantgate package shares."""
 
 from quantgate.profile.loader import load_profile, parse_profile
+from quantgate.profile.paths import resolve_path
 from quantgate.profile.schema import (
     ContextBand,
     Evidence,
@@ -29,4 +30,5 @@ __all__ = [
     "VllmEngine",
     "load_profile",
     "parse_profile",
+    "resolve_path",
 ]

@@ -101,3 +101,12 @@ def test_non_mapping_is_rejected(text: str) -> None:
 def test_unreadable_file_is_a_profile_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read the file"):
         load_profile(tmp_path / "missing.yaml")
+
+
+def test_profile_paths_resolve_from_the_profile_folder(tmp_path: Path) -> None:
+    from quantgate.profile import resolve_path
+
+    assert resolve_path("t/x.jinja", tmp_path) == tmp_path / "t" / "x.jinja"
+    assert resolve_path("/abs/m.gguf", tmp_path) == Path("/abs/m.gguf")
+    assert resolve_path("~/m.gguf", tmp_path) == Path.home() / "m.gguf"
+    assert resolve_path("m.gguf", None) == Path.cwd() / "m.gguf"
