@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from quantgate.vocabulary import TASKS
+
 Form = Literal["completion", "chat"]
 
 
@@ -89,9 +91,10 @@ class Context:
     max_context: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Task:
-    """A task: its name, the Qllm-Eval ability and routing class it measures, and its code."""
+    """A task: its name, the Qllm-Eval ability and routing class it measures, and its code.
+    Built with keywords only: `ability` and `route_task` are both strings and easy to swap."""
 
     name: str
     ability: str  # language-modeling, understanding, icl, self-calibration, reasoning, ...
@@ -101,3 +104,9 @@ class Task:
     run: Callable[[Sample, Ask, Context], Awaitable[Outcome]]
     forms: tuple[Form, ...] = ("completion", "chat")
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.route_task not in TASKS:
+            raise ValueError(
+                f"task {self.name}: route_task {self.route_task!r} is not a task class"
+            )

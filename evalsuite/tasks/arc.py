@@ -30,7 +30,19 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     return await ask_choice(s, prompt, ask, ctx)
 
 
-ARC_EASY = Task("arc_easy", "understanding", "knowledge", "accuracy", _loader("arc_easy"), run)
+ARC_EASY = Task(
+    name="arc_easy",
+    ability="understanding",
+    route_task="knowledge",
+    metric="accuracy",
+    load=_loader("arc_easy"),
+    run=run,
+)
 ARC_CHALLENGE = Task(
-    "arc_challenge", "understanding", "knowledge", "accuracy", _loader("arc_challenge"), run
+    name="arc_challenge",
+    ability="understanding",
+    route_task="knowledge",
+    metric="accuracy",
+    load=_loader("arc_challenge"),
+    run=run,
 )

@@ -44,4 +44,11 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     return await ask_yes_no(req, s.target, ask)
 
 
-ETHICS = Task("ethics", "trustworthiness", "ethics", "accuracy", load, run)
+ETHICS = Task(
+    name="ethics",
+    ability="trustworthiness",
+    route_task="ethics",
+    metric="accuracy",
+    load=load,
+    run=run,
+)

@@ -45,4 +45,11 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     )
 
 
-GSM8K = Task("gsm8k", "reasoning", "math", "accuracy", load, run)
+GSM8K = Task(
+    name="gsm8k",
+    ability="reasoning",
+    route_task="math",
+    metric="accuracy",
+    load=load,
+    run=run,
+)

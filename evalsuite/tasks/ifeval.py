@@ -49,4 +49,11 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     )
 
 
-IFEVAL = Task("ifeval", "instruction-following", "instruction", "prompt-level accuracy", load, run)
+IFEVAL = Task(
+    name="ifeval",
+    ability="instruction-following",
+    route_task="instruction",
+    metric="prompt-level accuracy",
+    load=load,
+    run=run,
+)

@@ -46,4 +46,11 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     )
 
 
-LAMBADA = Task("lambada", "language-modeling", "general", "accuracy", load, run)
+LAMBADA = Task(
+    name="lambada",
+    ability="language-modeling",
+    route_task="general",
+    metric="accuracy",
+    load=load,
+    run=run,
+)

@@ -143,8 +143,18 @@ async def run_topics(s: Sample, ask: Ask, ctx: Context) -> Outcome:
 
 
 LONGEVAL_LINES = Task(
-    "longeval_lines", "long-context", "general", "accuracy", load_lines, run_lines
+    name="longeval_lines",
+    ability="long-context",
+    route_task="general",
+    metric="accuracy",
+    load=load_lines,
+    run=run_lines,
 )
 LONGEVAL_TOPICS = Task(
-    "longeval_topics", "long-context", "dialogue", "topic word recall", load_topics, run_topics
+    name="longeval_topics",
+    ability="long-context",
+    route_task="dialogue",
+    metric="topic word recall",
+    load=load_topics,
+    run=run_topics,
 )

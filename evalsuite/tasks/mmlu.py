@@ -64,5 +64,19 @@ async def five_shot(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     return await ask_choice(s, prompt, ask, replace(ctx, logprobs=False))
 
 
-MMLU = Task("mmlu", "understanding", "knowledge", "accuracy", load, zero_shot)
-MMLU_5SHOT = Task("mmlu_5shot", "icl", "icl", "accuracy", load, five_shot)
+MMLU = Task(
+    name="mmlu",
+    ability="understanding",
+    route_task="knowledge",
+    metric="accuracy",
+    load=load,
+    run=zero_shot,
+)
+MMLU_5SHOT = Task(
+    name="mmlu_5shot",
+    ability="icl",
+    route_task="icl",
+    metric="accuracy",
+    load=load,
+    run=five_shot,
+)

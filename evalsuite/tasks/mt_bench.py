@@ -113,5 +113,10 @@ async def _judge(
 
 
 MT_BENCH = Task(
-    "mt_bench", "dialogue", "dialogue", "judge rating / 10, else 1 - repetition", load, run
+    name="mt_bench",
+    ability="dialogue",
+    route_task="dialogue",
+    metric="judge rating / 10, else 1 - repetition",
+    load=load,
+    run=run,
 )

@@ -41,4 +41,11 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     return await ask_yes_no(req, s.target, ask)
 
 
-STRATEGYQA = Task("strategyqa", "reasoning", "reasoning", "accuracy", load, run)
+STRATEGYQA = Task(
+    name="strategyqa",
+    ability="reasoning",
+    route_task="reasoning",
+    metric="accuracy",
+    load=load,
+    run=run,
+)

@@ -17,6 +17,7 @@ from evalsuite.summary import summarize
 from evalsuite.tasks import TASKS, select
 from evalsuite.types import Context, Request
 from quantgate.data import data_dir
+from quantgate.vocabulary import TASKS as TASKS_VOCAB
 
 
 class Fake:
@@ -139,3 +140,16 @@ def test_every_task_loads_seeded_samples(name: str) -> None:
 def test_unknown_task_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown task"):
         select("mmlu,poetry")
+
+
+def test_a_task_must_name_a_routing_class() -> None:
+    from evalsuite.types import Task
+
+    def nothing(*_: object) -> list[object]:
+        return []
+
+    with pytest.raises(ValueError, match="route_task 'maths'"):
+        Task(
+            name="t", ability="reasoning", route_task="maths", metric="m", load=nothing, run=nothing
+        )  # type: ignore[arg-type]
+    assert all(t.route_task in TASKS_VOCAB for t in TASKS.values())
