@@ -137,7 +137,13 @@ def main() -> None:
     built = build_profile(profile, ArtifactCache(), names=["hf-bf16"])
     folder, gguf = built["hf-bf16"].entry.path, built["release"].entry.path
     port = free_port()
-    spec = vllm.launch_spec(profile.variant("bf16"), Artifact(Path(folder)), port, PROFILE.parent)
+    spec = vllm.launch_spec(
+        profile.variant("bf16"),
+        Artifact(Path(folder)),
+        port,
+        python=vllm.vllm_python(),
+        base_dir=PROFILE.parent,
+    )
     engine = EngineProcess("bf16", spec, port, Path(tempfile.mkdtemp()) / "vllm.log")
     engine.start()
     try:

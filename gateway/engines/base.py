@@ -24,3 +24,4 @@ class LaunchSpec:
     ready_path: str = "/v1/models"
     start_timeout: float = 120.0
     memory_detail: str = ""  # how the estimate was made
+    make_dirs: tuple[str, ...] = ()  # folders the process needs, made when it starts

@@ -47,6 +47,7 @@ def plan_engines(
 ) -> dict[str, tuple[LaunchSpec, int]]:
     """A launch spec and a free port for every managed variant (paths are profile-relative)."""
     plan = {}
+    python = None  # the vLLM interpreter, decided once (it may create the managed env)
     for variant in profile.variants:
         if variant.name not in artifacts:
             continue
@@ -54,7 +55,10 @@ def plan_engines(
         if variant.engine.kind == "llamacpp":
             spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
         else:
-            spec = vllm.launch_spec(variant, artifacts[variant.name], port, base_dir)
+            python = python or vllm.vllm_python()
+            spec = vllm.launch_spec(
+                variant, artifacts[variant.name], port, python=python, base_dir=base_dir
+            )
         plan[variant.name] = (spec, port)
     return plan
 

@@ -45,6 +45,8 @@ class EngineProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in self.spec.make_dirs:
+            Path(folder).mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(
                 f"\n=== start {time.strftime('%F %T')}: {' '.join(self.spec.argv)}\n".encode()

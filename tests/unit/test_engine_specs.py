@@ -85,14 +85,18 @@ def test_llamacpp_memory_counts_logits_for_every_position(gguf: Artifact) -> Non
 def test_vllm_spec_applies_the_cpu_workarounds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("QUANTGATE_VLLM_PYTHON", "/opt/vllm/bin/python")
     monkeypatch.setenv("QUANTGATE_CACHE", str(tmp_path / "cache"))
     folder = tmp_path / "hf"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"\0" * 4096)
     spec = vllm.launch_spec(
-        variant("vllm", 8, **{"cpu-kvcache-space-gib": 2}), Artifact(folder), 5555
+        variant("vllm", 8, **{"cpu-kvcache-space-gib": 2}),
+        Artifact(folder),
+        5555,
+        python="/opt/vllm/bin/python",
     )
+    assert not (tmp_path / "cache").exists()  # a pure description: nothing made yet
+    assert spec.make_dirs == (spec.env["TMPDIR"],)
     assert spec.argv[:4] == ["/opt/vllm/bin/python", str(vllm.ENTRY), "serve", str(folder)]
     joined = " ".join(spec.argv)
     assert "--served-model-name v1" in joined and "--max-model-len 2048" in joined
@@ -102,22 +106,21 @@ def test_vllm_spec_applies_the_cpu_workarounds(
     assert spec.env["TMPDIR"].endswith("v1/tmp") and "VLLM_CACHE_ROOT" in spec.env
     assert spec.memory_bytes > 2 * GiB
     with pytest.raises(ConfigError, match="not 4-bit"):
-        vllm.launch_spec(variant("vllm", 4), Artifact(folder), 1)
+        vllm.launch_spec(variant("vllm", 4), Artifact(folder), 1, python="python")
 
 
 def test_vllm_chat_template_is_resolved_against_the_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("QUANTGATE_VLLM_PYTHON", "python")
     monkeypatch.setenv("QUANTGATE_CACHE", str(tmp_path / "cache"))
     (tmp_path / "t.jinja").write_text("{{ messages }}")
     v = Variant.model_validate(
         {"name": "v", "engine": {"kind": "vllm", "artifact": "x", "chat_template": "t.jinja"}}
     )
-    spec = vllm.launch_spec(v, Artifact(tmp_path), 1, base_dir=tmp_path)
+    spec = vllm.launch_spec(v, Artifact(tmp_path), 1, python="python", base_dir=tmp_path)
     assert f"--chat-template {tmp_path / 't.jinja'}" in " ".join(spec.argv)
     with pytest.raises(ConfigError, match=r"chat_template .* not found"):
-        vllm.launch_spec(v, Artifact(tmp_path), 1, base_dir=tmp_path / "elsewhere")
+        vllm.launch_spec(v, Artifact(tmp_path), 1, python="python", base_dir=tmp_path / "elsewhere")
 
 
 def test_memory_check_names_each_variant_and_the_shortfall() -> None:
