@@ -41,6 +41,9 @@ def demo(
         f"gateway-{spec.profile}",
         quantgate("serve", "--profile", str(REPO / "profiles" / spec.profile), "--port", str(port)),
         tmp_path_factory.mktemp("logs"),
+        # as `make serve PORT=...` exports it, and a common variable: llama-cpp-python's server
+        # would obey both (every engine on the gateway's port; every request needing a key)
+        env={"PORT": str(port), "API_KEY": "not-for-the-engines"},
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -134,3 +134,12 @@ def test_memory_check_names_each_variant_and_the_shortfall() -> None:
     text = str(info.value)
     assert "need about 9.0 GiB but 8.0 GiB is available (1.0 GiB short)" in text
     assert all(f"  - {n}: 3.0 GiB (d)" in text for n in "abc")
+
+
+def test_llamacpp_entry_removes_the_environment_the_server_would_obey() -> None:
+    from gateway.engines.llamacpp_server import scrub
+
+    env = {"PORT": "8123", "HOST": "0.0.0.0", "CONFIG_FILE": "x", "api_key": "k", "PATH": "/bin"}
+    removed = scrub(env, ["api_key", "n_ctx", "host", "port"])
+    assert env == {"PATH": "/bin"}
+    assert sorted(removed) == ["CONFIG_FILE", "HOST", "PORT", "api_key"]
