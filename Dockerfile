@@ -11,7 +11,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential=12.9 cmake=3.25.1-1 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py constraints.txt README.md ./
+COPY profiles profiles
 COPY quantgate quantgate
 COPY gateway gateway
 COPY quantize quantize
@@ -26,7 +27,6 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate==0.1.0" \
  && rm -rf /wheels
 COPY --chown=10001 profiles /app/profiles
-ENV QUANTGATE_PRIORS_DIR=/app/profiles/priors
 USER 10001
 WORKDIR /app
 EXPOSE 8080

@@ -64,7 +64,7 @@ bench: install
 
 ## refit the task classifier's weights from ../shared/datasets (a unit test checks they match)
 classifier: install
-	$(BIN)/python -m gateway.routing.training.train
+	$(BIN)/python -m training.train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The task classifier on its held-out test split: per-class precision, recall, F1.
 
-The split is built from ../shared/datasets (gateway/routing/training/corpus.py) by a seeded
+The split is built from ../shared/datasets (training/corpus.py) by a seeded
 hash of each source record; training and the choice of regularization never read it.
 Target: macro-F1 >= 0.90.
 
@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from gateway.routing.classifier import default_classifier
-from gateway.routing.training.corpus import build, split
 from quantgate.vocabulary import TASKS
+from training.corpus import build, split
 
 TARGET = 0.90
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.scoring import ratio_ci
+from evalsuite.types import Row
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, parse_profile
 from quantgate.vocabulary import band_of
@@ -41,35 +42,36 @@ class Rule:
     tasks: tuple[str, ...]
 
 
-def read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def read_run(run_dir: Path) -> tuple[dict[str, Any], list[Row]]:
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
-        rows = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines() if x]
+        lines = (run_dir / "samples.jsonl").read_text().splitlines()
+        rows = [Row.from_json(json.loads(x)) for x in lines if x]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run_dir}: not an eval run directory ({exc})") from exc
     return summary, rows
 
 
-def row_band(profile: Profile, row: dict[str, Any]) -> str:
+def row_band(profile: Profile, row: Row) -> str:
     """The context band of an eval sample (its prompt tokens; the first band if unknown)."""
-    tokens = row["extra"].get("prompt_tokens") or row["extra"].get("length") or 0
+    tokens = row.extra.get("prompt_tokens") or row.extra.get("length") or 0
     return band_of([(b.name, b.max_tokens) for b in profile.routing.bands], tokens)
 
 
 def derive_rules(
-    profile: Profile, rows: list[dict[str, Any]], reference: str, min_n: int = 20
+    profile: Profile, rows: list[Row], reference: str, min_n: int = 20
 ) -> tuple[list[Rule], list[str]]:
     """The rules, and why each skipped (class, band, variant) got none."""
-    ref = {(r["task"], r["sample"]): r for r in rows if r["variant"] == reference}
+    ref = {(r.task, r.sample): r for r in rows if r.variant == reference}
     groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
     tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in rows:
-        base = ref.get((r["task"], r["sample"]))
-        if r["variant"] == reference or r["score"] is None or base is None or base["score"] is None:
+        base = ref.get((r.task, r.sample))
+        if r.variant == reference or r.score is None or base is None or base.score is None:
             continue
-        key = (r["route_task"], row_band(profile, base), r["variant"])
-        groups[key].append((float(r["score"]), float(base["score"])))
-        tasks[key[:2]].add(r["task"])
+        key = (r.route_task, row_band(profile, base), r.variant)
+        groups[key].append((float(r.score), float(base.score)))
+        tasks[key[:2]].add(r.task)
     rules, skipped = [], []
     for (task, band, variant), pairs in sorted(groups.items()):
         ref_total = sum(b for _, b in pairs)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evalsuite.types import Row
+
 ABILITY_ORDER = (
     "language-modeling",
     "understanding",
@@ -20,12 +22,12 @@ ABILITY_ORDER = (
 
 
 def write_run(
-    run_dir: Path, config: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any]
+    run_dir: Path, config: dict[str, Any], rows: list[Row], summary: dict[str, Any]
 ) -> list[Path]:
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "samples.jsonl").open("w") as fh:
         for r in rows:
-            fh.write(json.dumps(r, default=str) + "\n")
+            fh.write(json.dumps(r.to_json(), default=str) + "\n")
     (run_dir / "summary.json").write_text(json.dumps({"config": config, **summary}, indent=2))
     plots = write_plots(run_dir / "plots", summary)
     (run_dir / "report.md").write_text(markdown(config, summary, plots, run_dir))

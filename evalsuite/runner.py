@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from evalsuite.client import Endpoint, ReplyCache
-from evalsuite.types import Context, Reply, Request, Sample, Task
+from evalsuite.types import Context, Outcome, Reply, Request, Row, Sample, Task
 
 Progress = Callable[[str, str, int, int], None]  # (variant, task, done, total)
 
@@ -26,22 +26,22 @@ class Target:
     max_context: int | None = None
 
 
-def row(task: Task, variant: str, sample: Sample, outcome: Any) -> dict[str, Any]:
-    return {
-        "task": task.name,
-        "ability": task.ability,
-        "route_task": task.route_task,
-        "variant": variant,
-        "sample": sample.id,
-        "target": sample.target if _plain(sample.target) else repr(sample.target),
-        "prompt": outcome.prompt,
-        "response": outcome.response,
-        "parsed": outcome.parsed if _plain(outcome.parsed) else repr(outcome.parsed),
-        "score": outcome.score,
-        "latency_s": round(outcome.latency_s, 4),
-        "error": outcome.error,
-        "extra": outcome.extra,
-    }
+def row(task: Task, variant: str, sample: Sample, outcome: Outcome) -> Row:
+    return Row(
+        task=task.name,
+        ability=task.ability,
+        route_task=task.route_task,
+        variant=variant,
+        sample=sample.id,
+        target=sample.target if _plain(sample.target) else repr(sample.target),
+        prompt=outcome.prompt,
+        response=outcome.response,
+        parsed=outcome.parsed if _plain(outcome.parsed) else repr(outcome.parsed),
+        score=outcome.score,
+        latency_s=round(outcome.latency_s, 4),
+        error=outcome.error,
+        extra=outcome.extra,
+    )
 
 
 def _plain(value: Any) -> bool:
@@ -60,10 +60,10 @@ async def run_eval(
     concurrency: int = 1,
     progress: Progress | None = None,
     limits: dict[str, int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     limits = limits or {}
     samples = {t.name: t.load(data_dir, limits.get(t.name, limit), seed) for t in tasks}
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     for target in targets:
         ctx = replace(context, max_context=target.max_context)
         for task in tasks:
@@ -82,10 +82,10 @@ async def _run_task(
     cache: ReplyCache,
     concurrency: int,
     progress: Progress | None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     ask = _cached_ask(target.endpoint, cache)
     limiter = anyio.Semaphore(concurrency)
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, Row] = {}
 
     async def one(i: int, s: Sample) -> None:
         async with limiter:

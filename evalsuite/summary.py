@@ -7,18 +7,19 @@ from collections import defaultdict
 from typing import Any
 
 from evalsuite.scoring import bootstrap_ci, ece, ratio_ci
+from evalsuite.types import Row
 
 
-def summarize(rows: list[dict[str, Any]], reference: str | None) -> dict[str, Any]:
-    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+def summarize(rows: list[Row], reference: str | None) -> dict[str, Any]:
+    by: dict[tuple[str, str], list[Row]] = defaultdict(list)
     info: dict[str, dict[str, str]] = {}
     for r in rows:
-        by[(r["task"], r["variant"])].append(r)
-        info[r["task"]] = {"ability": r["ability"], "route_task": r["route_task"]}
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
+        by[(r.task, r.variant)].append(r)
+        info[r.task] = {"ability": r.ability, "route_task": r.route_task}
+    variants = list(dict.fromkeys(r.variant for r in rows))
     tasks: dict[str, Any] = {}
     for task, meta in info.items():
-        ref_rows = {r["sample"]: r for r in by.get((task, reference or ""), [])}
+        ref_rows = {r.sample: r for r in by.get((task, reference or ""), [])}
         per: dict[str, Any] = {}
         for variant in variants:
             group = by.get((task, variant), [])
@@ -27,11 +28,11 @@ def summarize(rows: list[dict[str, Any]], reference: str | None) -> dict[str, An
     return {"reference": reference, "variants": variants, "tasks": tasks}
 
 
-def _variant(group: list[dict[str, Any]], ref_rows: dict[str, dict[str, Any]] | None) -> Any:
-    scored = [r for r in group if r["score"] is not None]
-    skipped = [r for r in group if r["extra"].get("skipped")]
-    errors = [r for r in group if r["score"] is None and not r["extra"].get("skipped")]
-    scores = [float(r["score"]) for r in scored]
+def _variant(group: list[Row], ref_rows: dict[str, Row] | None) -> Any:
+    scored = [r for r in group if r.score is not None]
+    skipped = [r for r in group if r.extra.get("skipped")]
+    errors = [r for r in group if r.score is None and not r.extra.get("skipped")]
+    scores = [r.score for r in scored if r.score is not None]
     out: dict[str, Any] = {
         "n": len(scored),
         "errors": len(errors),
@@ -40,13 +41,15 @@ def _variant(group: list[dict[str, Any]], ref_rows: dict[str, dict[str, Any]] | 
         "ci95": bootstrap_ci(scores),
         "normalized": 1.0 if ref_rows is None and scores else None,
         "normalized_ci95": None,
-        "latency_s": sum(r["latency_s"] for r in scored) / len(scored) if scored else None,
+        "latency_s": sum(r.latency_s for r in scored) / len(scored) if scored else None,
     }
     if ref_rows is not None:
         pairs = [
-            (float(r["score"]), float(ref_rows[r["sample"]]["score"]))
+            (r.score, base)
             for r in scored
-            if r["sample"] in ref_rows and ref_rows[r["sample"]]["score"] is not None
+            if r.score is not None
+            and r.sample in ref_rows
+            and (base := ref_rows[r.sample].score) is not None
         ]
         ref_total = sum(p[1] for p in pairs)
         if pairs and ref_total > 0:
@@ -57,14 +60,14 @@ def _variant(group: list[dict[str, Any]], ref_rows: dict[str, dict[str, Any]] | 
     return out
 
 
-def _metrics(scored: list[dict[str, Any]]) -> dict[str, Any]:
+def _metrics(scored: list[Row]) -> dict[str, Any]:
     """The task-specific figures, from each sample's `extra`."""
-    extras = [r["extra"] for r in scored]
+    extras = [r.extra for r in scored]
     out: dict[str, Any] = {}
     if any("unparsed" in e for e in extras):
         out["unparsed_rate"] = sum(bool(e.get("unparsed")) for e in extras) / len(extras)
     confident = [
-        (e["confidence"], r["score"] == 1.0)
+        (e["confidence"], r.score == 1.0)
         for r, e in zip(scored, extras, strict=True)
         if "confidence" in e
     ]
@@ -86,7 +89,7 @@ def _metrics(scored: list[dict[str, Any]]) -> dict[str, Any]:
     lengths = defaultdict(list)
     for r, e in zip(scored, extras, strict=True):
         if "length" in e:
-            lengths[e["length"]].append(float(r["score"]))
+            lengths[e["length"]].append(r.score or 0.0)  # scored rows only
     if lengths:
         out["by_length"] = {str(k): sum(v) / len(v) for k, v in sorted(lengths.items())}
     return out

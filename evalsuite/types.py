@@ -8,7 +8,7 @@ a failed request gives an outcome with `error` set and no score, never a wrong a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from quantgate.vocabulary import TASKS
@@ -110,3 +110,32 @@ class Task:
             raise ValueError(
                 f"task {self.name}: route_task {self.route_task!r} is not a task class"
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """One (task, variant, sample) result: a line of samples.jsonl. Errors are rows too
+    (`score` None, `error` set); `extra` holds task-specific measures (confidence, length...)."""
+
+    task: str
+    ability: str = ""
+    route_task: str
+    variant: str
+    sample: str
+    target: Any = None
+    prompt: str = ""
+    response: str = ""
+    parsed: Any = None
+    score: float | None = None
+    latency_s: float = 0.0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Row:
+        """A samples.jsonl line (keys this version does not know are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -10,27 +10,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from quantgate.data import data_dir
+from quantgate.data import data_dir, jsonl
 
 
 def load_prompts(spec: str, directory: Path | None = None) -> list[str]:
     """`mt_bench`, `gsm8k` or `sharegpt:PATH` -> prompts, in file order."""
     if spec.startswith("sharegpt:"):
         return _sharegpt(Path(spec.removeprefix("sharegpt:")))
-    root = data_dir(directory)
-    files = {
-        "mt_bench": root / "mt_bench" / "question.jsonl",
-        "gsm8k": root / "gsm8k" / "test.jsonl",
-    }
+    files = {"mt_bench": "mt_bench/question.jsonl", "gsm8k": "gsm8k/test.jsonl"}
     if spec not in files:
         raise ValueError(f"unknown dataset {spec!r}: mt_bench, gsm8k or sharegpt:PATH")
-    path = files[spec]
-    if not path.exists():
-        raise ValueError(
-            f"{path} not found: point --data-dir (or QUANTGATE_DATA_DIR) at a "
-            f"folder like ../shared/datasets"
-        )
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = jsonl(data_dir(directory), files[spec])
     return [r["turns"][0] for r in rows] if spec == "mt_bench" else [r["question"] for r in rows]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evalsuite.data import jsonl, sample
 from evalsuite.tasks.multiple_choice import ask_choice, block
 from evalsuite.types import Ask, Context, Outcome, Sample, Task
+from quantgate.data import jsonl, sample
 
 
 def _loader(name: str) -> Callable[[Path, int, int], list[Sample]]:

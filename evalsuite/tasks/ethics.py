@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from evalsuite.data import csv_rows, sample
 from evalsuite.tasks.yes_no import ask_yes_no
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+from quantgate.data import csv_rows, sample
 
 QUESTION = "Question: Is this wrong?\nAnswer:"
 

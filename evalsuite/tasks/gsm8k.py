@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalsuite.data import jsonl, sample
 from evalsuite.scoring import final_number
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+from quantgate.data import jsonl, sample
 
 SHOTS = 4
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalsuite.data import jsonl, sample
 from evalsuite.ifeval_checks import CHECKS, check
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+from quantgate.data import jsonl, sample
 
 
 def load(root: Path, limit: int, seed: int) -> list[Sample]:

@@ -14,8 +14,8 @@ import random
 import re
 from pathlib import Path
 
-from evalsuite.data import jsonl
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+from quantgate.data import jsonl
 
 LENGTHS = (1000, 1900, 3800, 7800)  # prompt tokens; below 2k / 4k / 8k contexts with room
 TOKENS_PER_LINE = 17

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from evalsuite.data import csv_rows, need, sample
 from evalsuite.tasks.multiple_choice import ask_choice, block
 from evalsuite.types import Ask, Context, Outcome, Sample, Task
+from quantgate.data import csv_rows, need, sample
 
 
 def _rows(root: Path, split: str) -> list[tuple[str, dict[str, str]]]:

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evalsuite.data import jsonl, sample
 from evalsuite.scoring import sentence_repetition, token_repetition
 from evalsuite.types import Ask, Context, Outcome, Reply, Request, Sample, Task
+from quantgate.data import jsonl, sample
 
 MAX_TOKENS = 200
 NEEDS_REFERENCE = ("math", "reasoning", "coding")

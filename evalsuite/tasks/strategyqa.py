@@ -5,18 +5,17 @@ Scored on the authors' dev split (229 questions); the exemplars come from train.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
-from evalsuite.data import need, sample
 from evalsuite.tasks.yes_no import ask_yes_no
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
+from quantgate.data import json_file, sample
 
 
 def load(root: Path, limit: int, seed: int) -> list[Sample]:
-    dev = json.loads(need(root, "strategyqa/dev.json").read_text())
-    train = json.loads(need(root, "strategyqa/train.json").read_text())
+    dev = json_file(root, "strategyqa/dev.json")
+    train = json_file(root, "strategyqa/train.json")
     rng = random.Random(seed)
     yes = [r for r in train if r["answer"]]
     no = [r for r in train if not r["answer"]]

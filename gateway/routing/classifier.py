@@ -1,6 +1,6 @@
 """The fast task classifier: a linear model over named features, scored in pure Python.
 
-The weights (classifier.json) are fitted by `python -m gateway.routing.training.train` on
+The weights (classifier.json) are fitted by `python -m training.train` on
 prompts built from ../shared/datasets; bench/classifier_report.py reports its held-out
 accuracy. Scoring is a sparse dot product: tens of microseconds whatever the prompt length.
 """

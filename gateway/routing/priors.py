@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from quantgate.errors import ConfigError
 from quantgate.profile import QuantSpec
+from quantgate.shipped import shipped
 from quantgate.vocabulary import TASKS
 
-PRIORS_DIR = Path(__file__).resolve().parents[2] / "profiles" / "priors"
+PRIORS_DIR = shipped("priors")
 LONG_FROM = 4096  # "long context (> 4k tokens)"
 SMALL_BELOW_B = 13.0  # "Models < 13B ... > 13B"
 
@@ -96,7 +97,7 @@ def size_class(params_b: float | None) -> str:
 
 @cache
 def load_priors(name_or_path: str) -> Priors:
-    """A name in $QUANTGATE_PRIORS_DIR or profiles/priors/ (`qllm-eval`), or a path."""
+    """A name in $QUANTGATE_PRIORS_DIR or the shipped priors (`qllm-eval`), or a path."""
     path = Path(name_or_path)
     if not path.suffix:
         where = Path(os.environ.get("QUANTGATE_PRIORS_DIR") or PRIORS_DIR)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,117 +56,190 @@ def eval_command(
     Tasks: lambada, arc_easy, arc_challenge, mmlu, mmlu_5shot, strategyqa, gsm8k, ifeval,
     ethics, mt_bench, longeval_lines, longeval_topics (docs/eval.md).
     """
-    import anyio
-
-    from evalsuite.client import Endpoint
-    from evalsuite.runner import Target, run_eval
-    from evalsuite.tasks import select
-    from evalsuite.types import Context
     from quantgate.cli.progress import eval_progress
+
+    plan = _plan(
+        profile_path=profile_path,
+        gateway=gateway,
+        endpoint=endpoint or [],
+        variants=variants,
+        reference=reference,
+        tasks=tasks,
+        task_limit=task_limit or [],
+        form=form,
+        judge=judge,
+        data_dir=data_dir,
+        run_dir=resume or out / time.strftime("%Y%m%d-%H%M%S"),
+    )
+    settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
+    settings |= {"logprobs": logprobs, "judge": judge}
+    server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
+    try:
+        targets = plan.targets(server[1] if server else gateway)
+        with eval_progress() as progress:
+            rows = _run(
+                plan,
+                targets,
+                limit=limit,
+                seed=seed,
+                logprobs=logprobs,
+                perplexity=perplexity,
+                concurrency=concurrency,
+                progress=progress,
+            )
+    finally:
+        if server is not None:
+            _stop(server[0])
+    _write(plan, targets, settings, rows)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `quantgate eval` will run, checked before anything starts."""
+
+    tasks: list[Any]  # evalsuite Task objects
+    limits: dict[str, int]
+    run_dir: Path
+    data_dir: Path
+    reference: str
+    form: str
+    judge: Any  # an evalsuite Endpoint, or None
+    endpoints: list[tuple[str, str, str]] = field(default_factory=list)  # name, url, model
+    profile_path: Path | None = None
+    variants: list[tuple[str, str, int | None]] = field(default_factory=list)  # pinned targets
+    needs_gateway: bool = False
+
+    def targets(self, gateway: str | None) -> list[Any]:
+        from evalsuite.client import Endpoint
+        from evalsuite.runner import Target
+
+        if self.endpoints:
+            return [Target(n, Endpoint(url, model)) for n, url, model in self.endpoints]
+        assert gateway is not None
+        return [Target(n, Endpoint(gateway, pinned), ctx) for n, pinned, ctx in self.variants]
+
+
+def _plan(
+    *,
+    profile_path: Path,
+    gateway: str | None,
+    endpoint: list[str],
+    variants: str | None,
+    reference: str | None,
+    tasks: str | None,
+    task_limit: list[str],
+    form: str,
+    judge: str | None,
+    data_dir: Path | None,
+    run_dir: Path,
+) -> Plan:
+    """Parse and check the options: tasks, limits, targets, the reference, the judge."""
+    from evalsuite.client import Endpoint
+    from evalsuite.tasks import select
     from quantgate.data import data_dir as find_data
-    from quantgate.profile import load_profile
 
     if form not in ("completion", "chat"):
         raise ConfigError(f"--form must be completion or chat, not {form!r}")
     try:
-        chosen_tasks = select(tasks)
+        chosen = select(tasks)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     limits = {}
-    for spec in task_limit or []:
+    for spec in task_limit:
         name, _, count = spec.partition("=")
-        if name not in {t.name for t in chosen_tasks} or not count.isdigit():
+        if name not in {t.name for t in chosen} or not count.isdigit():
             raise ConfigError(f"--task-limit {spec!r}: expected TASK=N for a selected task")
         limits[name] = int(count)
-    run_dir = resume or out / time.strftime("%Y%m%d-%H%M%S")
-    root = find_data(data_dir)
-    server = None
-    targets: list[Target] = []
+    judge_endpoint = None
+    if judge:
+        url, _, model = judge.partition("#")
+        judge_endpoint = Endpoint(url, model or "judge")
+    common: dict[str, Any] = {"tasks": chosen, "limits": limits, "run_dir": run_dir}
+    common |= {"form": form, "data_dir": find_data(data_dir), "judge": judge_endpoint}
     if endpoint:
+        parsed = []
         for spec in endpoint:
             name, _, rest = spec.partition("=")
             url, _, model = rest.partition("#")
             if not name or not url:
                 raise ConfigError(f"--endpoint {spec!r}: expected NAME=URL[#MODEL]")
-            targets.append(Target(name, Endpoint(url, model or name)))
-        ref = reference or targets[0].variant
-        profile_name = None
-    else:
-        profile = load_profile(profile_path)
-        names = [v.name for v in profile.variants]
-        wanted = [n.strip() for n in variants.split(",")] if variants else names
-        unknown = [n for n in wanted if n not in names]
-        if unknown:
-            raise ConfigError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(names)}")
-        if gateway is None:
-            server, gateway = _start_gateway(profile_path, run_dir)
-        targets = [
-            Target(n, Endpoint(gateway, f"{profile.model}@{n}"), profile.variant(n).max_context)
-            for n in wanted
-        ]
-        from gateway.routing.quality import reference as default_reference
+            parsed.append((name, url, model or name))
+        return Plan(**common, reference=reference or parsed[0][0], endpoints=parsed)
+    from gateway.routing.quality import reference as default_reference
+    from quantgate.profile import load_profile
 
-        ref = reference or default_reference(profile)
-        profile_name = str(profile_path)
-    judge_endpoint = None
-    if judge:
-        url, _, model = judge.partition("#")
-        judge_endpoint = Endpoint(url, model or "judge")
-    endpoints = [t.endpoint for t in targets] + ([judge_endpoint] if judge_endpoint else [])
-    config = {
-        "run_id": run_dir.name,
-        "profile": profile_name,
-        "targets": {
-            t.variant: f"{t.endpoint.http.base_url} model={t.endpoint.model}" for t in targets
-        },
-        "tasks": [t.name for t in chosen_tasks],
-        "limit": limit,
-        "task_limits": limits,
-        "perplexity": perplexity,
-        "seed": seed,
-        "form": form,
-        "logprobs": logprobs,
-        "judge": judge,
-        "data_dir": str(root),
-        "reference": ref,
-    }
+    profile = load_profile(profile_path)
+    names = [v.name for v in profile.variants]
+    wanted = [n.strip() for n in variants.split(",")] if variants else names
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise ConfigError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    return Plan(
+        **common,
+        reference=reference or default_reference(profile),
+        profile_path=profile_path,
+        variants=[(n, f"{profile.model}@{n}", profile.variant(n).max_context) for n in wanted],
+        needs_gateway=gateway is None,
+    )
 
-    async def run(progress: Any) -> Any:
+
+def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> list[Any]:
+    """Every (variant, task) pair, concurrently per variant; endpoints closed on every way out."""
+    import anyio
+
+    from evalsuite.runner import run_eval
+    from evalsuite.types import Context
+
+    endpoints = [t.endpoint for t in targets] + ([plan.judge] if plan.judge else [])
+    context = Context(
+        form=plan.form,  # type: ignore[arg-type]
+        logprobs=options.pop("logprobs"),
+        perplexity=options.pop("perplexity"),
+        judge=plan.judge.ask if plan.judge else None,
+    )
+
+    async def run() -> list[Any]:
         try:
             return await run_eval(
-                chosen_tasks,
+                plan.tasks,
                 targets,
-                data_dir=root,
-                limit=limit,
-                seed=seed,
-                run_dir=run_dir,
-                context=Context(
-                    form=form,  # type: ignore[arg-type]
-                    logprobs=logprobs,
-                    perplexity=perplexity,
-                    judge=judge_endpoint.ask if judge_endpoint else None,
-                ),
-                concurrency=concurrency,
+                data_dir=plan.data_dir,
+                run_dir=plan.run_dir,
+                context=context,
                 progress=progress,
-                limits=limits,
+                limits=plan.limits,
+                **options,
             )
-        finally:  # the endpoints' pooled clients, closed on every way out
+        finally:
             for endpoint in endpoints:
                 await endpoint.aclose()
 
-    try:
-        with eval_progress() as progress:
-            rows = anyio.run(run, progress)
-    finally:
-        if server is not None:
-            _stop(server)
+    return anyio.run(run)
+
+
+def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[Any]) -> None:
+    """The run directory (config, samples, summary, report) and the table on the terminal."""
     from evalsuite.report import write_run
     from evalsuite.summary import summarize
 
-    summary = summarize(rows, ref)
-    write_run(run_dir, config, rows, summary)
+    config = {
+        "run_id": plan.run_dir.name,
+        "profile": str(plan.profile_path) if plan.profile_path else None,
+        "targets": {
+            t.variant: f"{t.endpoint.http.base_url} model={t.endpoint.model}" for t in targets
+        },
+        "tasks": [t.name for t in plan.tasks],
+        "task_limits": plan.limits,
+        "data_dir": str(plan.data_dir),
+        "reference": plan.reference,
+        **settings,
+    }
+    summary = summarize(rows, plan.reference)
+    write_run(plan.run_dir, config, rows, summary)
     _print(summary)
-    typer.echo(f"report: {run_dir / 'report.md'} (and report.html, summary.json, samples.jsonl)")
+    typer.echo(
+        f"report: {plan.run_dir / 'report.md'} (and report.html, summary.json, samples.jsonl)"
+    )
 
 
 def _print(summary: dict[str, object]) -> None:
@@ -182,7 +256,7 @@ def _print(summary: dict[str, object]) -> None:
     Console(width=160).print(table)
 
 
-def _start_gateway(profile: Path, run_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`quantgate serve --profile` on a free port, until /ready answers (logs in the run dir)."""
     import httpx
 

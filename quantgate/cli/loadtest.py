@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -48,16 +49,53 @@ def loadtest(
     ),
 ) -> None:
     """Send one workload at one load shape to each variant; print and save the latencies."""
-    import anyio
-
-    from loadtest import report, strategies
-    from loadtest.runner import SWEEP_RATES, Target, run_variants, sweep
-    from loadtest.workloads import Workload, gguf_counter, word_counter
+    from loadtest import strategies
+    from loadtest.runner import Target
+    from loadtest.workloads import gguf_counter, word_counter
 
     if requests is None and duration is None:
         raise ConfigError("give --requests or --duration (or both)")
+    wl = _workload(workload, chat, seed, input_tokens, output_tokens, dataset, data_dir)
+    shape = _shape(strategy, concurrency=concurrency, ramp=ramp, rate=rate, seed=seed)
+    count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter
+    names = [v for v in variants.split(",") if v]
+    runs = _run(
+        Target(target, model, names),
+        wl,
+        shape,
+        strategies.Stop(requests=requests, duration=duration, max_error_rate=max_error_rate),
+        count,
+        stream=stream,
+        slo_ttft=slo_ttft,
+        slo_tpot=slo_tpot,
+        warmup=warmup,
+        label=strategy,
+        max_concurrency=concurrency,
+    )
+    config = {"target": target, "model": model, "variants": names, "workload": wl.__dict__}
+    config |= {"concurrency": concurrency, "rate": rate, "requests": requests}
+    config |= {"duration": duration, "stream": stream, "warmup": warmup}
+    stamp = _write(
+        out / time.strftime("%Y%m%d-%H%M%S"), config, runs, reference or next(iter(names), None)
+    )
+    if write_costs is not None:
+        _write_costs(write_costs, runs, stamp)
+
+
+def _workload(
+    preset: str,
+    chat: bool,
+    seed: int,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    dataset: str | None,
+    data_dir: Path | None,
+) -> Any:
+    """The preset, resized, with dataset prompts if asked."""
+    from loadtest.workloads import Workload
+
     try:
-        wl = Workload.preset(workload, kind="chat" if chat else "completion", seed=seed)
+        wl = Workload.preset(preset, kind="chat" if chat else "completion", seed=seed)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     prompts: tuple[str, ...] = ()
@@ -68,21 +106,47 @@ def loadtest(
             prompts = tuple(load_prompts(dataset, data_dir))
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-    wl = Workload(
+    return Workload(
         input_tokens or wl.input_tokens, output_tokens or wl.output_tokens, wl.kind, seed, prompts
     )
+
+
+def _shape(name: str, *, concurrency: int, ramp: float, rate: float, seed: int) -> Any:
+    """A load shape by name; `sweep` is None (the runner plans its own shapes)."""
+    from loadtest import strategies
+
     shapes: dict[str, strategies.Strategy] = {
         "concurrent": strategies.Concurrent(streams=concurrency),
         "ramp-up": strategies.RampUp(streams=concurrency, ramp=ramp),
         "constant": strategies.ConstantRate(rate=rate),
         "poisson": strategies.PoissonRate(rate=rate, seed=seed),
     }
-    if strategy not in (*shapes, "sweep"):
-        raise ConfigError(f"unknown strategy {strategy!r}; one of {', '.join(shapes)}, sweep")
-    count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter
-    names = [v for v in variants.split(",") if v]
-    tgt = Target(target, model, names)
-    stop = strategies.Stop(requests=requests, duration=duration, max_error_rate=max_error_rate)
+    if name == "sweep":
+        return None
+    if name not in shapes:
+        raise ConfigError(f"unknown strategy {name!r}; one of {', '.join(shapes)}, sweep")
+    return shapes[name]
+
+
+Runs = list[tuple[str, Any, Any]]  # (strategy name, results, summaries by variant)
+
+
+def _run(
+    tgt: Any,
+    wl: Any,
+    shape: Any,
+    stop: Any,
+    count: Any,
+    *,
+    label: str,
+    max_concurrency: int,
+    **options: Any,
+) -> Runs:
+    """Every variant in turn, with a progress bar each (requests done, errors)."""
+    import anyio
+
+    from loadtest.runner import SWEEP_RATES, run_variants, sweep
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -91,82 +155,62 @@ def loadtest(
         TimeElapsedColumn(),
     )
     with Progress(*columns) as progress:
-        runs_per_variant = 2 + SWEEP_RATES if strategy == "sweep" else 1
-        total = requests * runs_per_variant if requests else None
-        tasks = {label: progress.add_task(label, total=total, errors=0) for label in tgt.models()}
+        runs_per_variant = 1 if shape is not None else 2 + SWEEP_RATES
+        total = stop.requests * runs_per_variant if stop.requests else None
+        bars = {label: progress.add_task(label, total=total, errors=0) for label in tgt.models()}
 
         def on_result(label: str, result: object) -> None:
             failed = getattr(result, "status", "ok") != "ok"
-            task = progress.tasks[tasks[label]]
-            progress.update(tasks[label], advance=1, errors=task.fields["errors"] + int(failed))
+            bar = progress.tasks[bars[label]]
+            progress.update(bars[label], advance=1, errors=bar.fields["errors"] + int(failed))
 
-        if strategy == "sweep":
-            runs = anyio.run(
-                lambda: sweep(
-                    tgt,
-                    wl,
-                    stop,
-                    count,
-                    max_concurrency=concurrency,
-                    stream=stream,
-                    on_result=on_result,
-                    warmup=warmup,
-                    slo_ttft=slo_ttft,
-                    slo_tpot=slo_tpot,
+        if shape is None:
+            return list(
+                anyio.run(
+                    lambda: sweep(
+                        tgt,
+                        wl,
+                        stop,
+                        count,
+                        max_concurrency=max_concurrency,
+                        on_result=on_result,
+                        **options,
+                    )
                 )
             )
-        else:
-            results, summaries = anyio.run(
-                lambda: run_variants(
-                    tgt,
-                    wl,
-                    shapes[strategy],
-                    stop,
-                    count,
-                    stream=stream,
-                    slo_ttft=slo_ttft,
-                    slo_tpot=slo_tpot,
-                    on_result=on_result,
-                    warmup=warmup,
-                )
-            )
-            runs = [(strategy, results, summaries)]
-    stamp = out / time.strftime("%Y%m%d-%H%M%S")
+        results, summaries = anyio.run(
+            lambda: run_variants(tgt, wl, shape, stop, count, on_result=on_result, **options)
+        )
+        return [(label, results, summaries)]
+
+
+def _write(stamp: Path, config: dict[str, Any], runs: Runs, reference: str | None) -> Path:
+    """One run directory per strategy (a sweep has several), tables and plots."""
+    from loadtest import report
+
     plots = importlib.util.find_spec("matplotlib") is not None
     if not plots:
         typer.echo("plots skipped: pip install 'quantgate[plots]' for latency plots")
     for name, results, summaries in runs:
         run_dir = stamp / name if len(runs) > 1 else stamp
-        config = {
-            "target": target,
-            "model": model,
-            "variants": names,
-            "workload": wl.__dict__,
-            "strategy": name,
-            "concurrency": concurrency,
-            "rate": rate,
-            "requests": requests,
-            "duration": duration,
-            "stream": stream,
-            "warmup": warmup,
-        }
-        report.write_run(run_dir, config, results, summaries)
+        report.write_run(run_dir, {**config, "strategy": name}, results, summaries)
         if plots:
             report.plot_cdfs(run_dir, results)
         if len(runs) > 1:
             typer.echo(name)
-        report.print_table(summaries, reference or (names[0] if names else None))
+        report.print_table(summaries, reference)
     if len(runs) > 1 and plots:
         report.plot_sweep(stamp, [(name, summaries) for name, _, summaries in runs])
     typer.echo(f"run saved in {stamp}")
-    if write_costs is not None:
-        from loadtest.costs import derive_costs
-        from loadtest.costs import write_costs as write
+    return stamp
 
-        all_results = [r for _, results, _ in runs for r in results]
-        costs, missing = derive_costs(all_results)
-        for variant, why in missing.items():
-            typer.echo(f"no cost for {variant}: {why}")
-        if costs:
-            write(write_costs, costs, str(stamp))
-            typer.echo(f"routing.costs of {', '.join(costs)} written to {write_costs}")
+
+def _write_costs(profile: Path, runs: Runs, stamp: Path) -> None:
+    from loadtest.costs import derive_costs, write_costs
+
+    costs, missing = derive_costs([r for _, results, _ in runs for r in results])
+    for variant, why in missing.items():
+        typer.echo(f"no cost for {variant}: {why}")
+    if costs:
+        write_costs(profile, costs, str(stamp))
+        typer.echo(f"routing.costs of {', '.join(costs)} written to {profile}")

@@ -8,8 +8,9 @@ import typer
 from rich.console import Console
 
 from quantgate.profile import ExternalEngine, Profile, load_profile
+from quantgate.shipped import shipped
 
-DEFAULT_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "demo-llamacpp.yaml"
+DEFAULT_PROFILE = shipped("demo-llamacpp.yaml")
 
 
 def serve(

@@ -9,8 +9,8 @@ import pytest
 
 from gateway.routing.classifier import WEIGHTS, default_classifier
 from gateway.routing.features import HEAD, NAMED, TAIL, features
-from gateway.routing.training.corpus import SPLITS, build, split
 from quantgate.vocabulary import TASKS
+from training.corpus import SPLITS, build, split
 
 
 def user(text: str) -> dict[str, object]:
@@ -98,10 +98,10 @@ def test_splits_never_share_a_source_record() -> None:
 
 def test_committed_weights_are_what_training_produces(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
-    from gateway.routing.training.train import fit
+    from training.train import fit
 
     fresh = fit(out=tmp_path / "w.json")
     committed = json.loads(WEIGHTS.read_text())
     assert fresh["weights"] == committed["weights"], (
-        "classifier.json is stale: run `python -m gateway.routing.training.train`"
+        "classifier.json is stale: run `python -m training.train`"
     )

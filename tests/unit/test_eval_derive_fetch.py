@@ -11,6 +11,7 @@ import pytest
 
 from evalsuite.derive import derive_rules, write_profile
 from evalsuite.fetch import fetch, sources
+from evalsuite.types import Row
 from quantgate.data import data_dir
 from quantgate.errors import ConfigError
 from quantgate.profile import load_profile
@@ -25,16 +26,16 @@ def rows(
     task: str = "gsm8k",
     route: str = "math",
     extra: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     return [
-        {
-            "task": task,
-            "route_task": route,
-            "variant": variant,
-            "sample": f"s{i}",
-            "score": float(i < right),
-            "extra": extra or {},
-        }
+        Row(
+            task=task,
+            route_task=route,
+            variant=variant,
+            sample=f"s{i}",
+            score=float(i < right),
+            extra=extra or {},
+        )
         for i in range(n)
     ]
 

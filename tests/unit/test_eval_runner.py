@@ -73,17 +73,17 @@ def test_rows_scores_and_a_resumed_run_asks_nothing_new(tmp_path: Path) -> None:
     fake = Fake()
     rows = run(fake, tmp_path, "good", "bad")
     assert len(rows) == 2 * 2 * 6 and len(fake.calls) == 24
-    assert {r["scored_by"] for r in (x["extra"] for x in rows)} == {"logprobs"}
-    assert all(r["parsed"] == "A" for r in rows if r["variant"] == "good")
+    assert {x.extra["scored_by"] for x in rows} == {"logprobs"}
+    assert all(r.parsed == "A" for r in rows if r.variant == "good")
     again = run(fake, tmp_path, "good", "bad")
     assert len(fake.calls) == 24  # every reply came from the cache
-    assert [r["score"] for r in again] == [r["score"] for r in rows]
+    assert [r.score for r in again] == [r.score for r in rows]
 
 
 def test_errors_are_rows_without_a_score_and_are_retried(tmp_path: Path) -> None:
     fake = Fake()
     rows = run(fake, tmp_path, "broken", tasks="arc_easy")
-    assert all(r["score"] is None and "HTTP 500" in r["error"] for r in rows)
+    assert all(r.score is None and "HTTP 500" in (r.error or "") for r in rows)
     run(fake, tmp_path, "broken", tasks="arc_easy")
     assert len(fake.calls) == 12  # failures are not cached
     summary = summarize(rows, "broken")

@@ -9,6 +9,7 @@ import pytest
 
 from loadtest.datasets import load_prompts
 from loadtest.workloads import Workload, word_counter
+from quantgate.errors import ConfigError
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_bad_sources_say_what_is_wrong(spec: str, data: Path) -> None:
 
 
 def test_missing_data_dir_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="--data-dir"):
+    with pytest.raises(ConfigError, match="--data-dir"):
         load_prompts("gsm8k", tmp_path)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quantgate.data import data_dir
+from quantgate.data import csv_rows, data_dir, json_file, jsonl
 
 SPLITS = ("train", "dev", "test")
 PER_CLASS = 320  # cap, so that no class dominates
@@ -78,10 +77,6 @@ def _user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def _pick(rng: random.Random, templates: list[Callable[..., Any]]) -> Callable[..., Any]:
     return templates[rng.randrange(len(templates))]
 
@@ -90,7 +85,7 @@ def _pick(rng: random.Random, templates: list[Callable[..., Any]]) -> Callable[.
 
 
 def _gsm8k(root: Path) -> list[dict[str, Any]]:
-    return _jsonl(root / "gsm8k" / "test.jsonl")
+    return jsonl(root, "gsm8k/test.jsonl")
 
 
 def _math(root: Path, rng: random.Random) -> Iterator[Example]:
@@ -133,7 +128,7 @@ def _math(root: Path, rng: random.Random) -> Iterator[Example]:
 
 
 def _reasoning(root: Path, rng: random.Random) -> Iterator[Example]:
-    rows = json.loads((root / "strategyqa" / "train.json").read_text())
+    rows = json_file(root, "strategyqa/train.json")
     chat = [
         lambda q, f: q,
         lambda q, f: f"{q} Answer yes or no.",
@@ -194,7 +189,7 @@ def _knowledge(root: Path, rng: random.Random) -> Iterator[Example]:
         else:
             yield Example("knowledge", source, prompt=text)
     for name in ("arc_easy", "arc_challenge"):
-        rows = _jsonl(root / "arc" / f"{name}.jsonl")
+        rows = jsonl(root, f"arc/{name}.jsonl")
         for i in rng.sample(range(len(rows)), 60):
             q = rows[i]["query"].removeprefix("Question: ")
             yield Example(
@@ -206,7 +201,7 @@ def _knowledge(root: Path, rng: random.Random) -> Iterator[Example]:
 
 
 def _instruction(root: Path, rng: random.Random) -> Iterator[Example]:
-    for row in _jsonl(root / "ifeval" / "input_data.jsonl"):
+    for row in jsonl(root, "ifeval/input_data.jsonl"):
         yield Example("instruction", f"ifeval:{row['key']}", messages=_user(row["prompt"]))
 
 
@@ -257,7 +252,7 @@ def _icl(root: Path, rng: random.Random) -> Iterator[Example]:
 
 
 def _mt_bench(root: Path, category: str | None = None) -> list[dict[str, Any]]:
-    rows = _jsonl(root / "mt_bench" / "question.jsonl")
+    rows = jsonl(root, "mt_bench/question.jsonl")
     return [r for r in rows if category is None or r["category"] == category]
 
 
@@ -274,9 +269,9 @@ def _conversation_turns(text: str) -> list[dict[str, str]]:
 def _dialogue(root: Path, rng: random.Random) -> Iterator[Example]:
     references = {
         r["question_id"]: r["choices"][0]["turns"]
-        for r in _jsonl(root / "mt_bench" / "reference_answer_gpt-4.jsonl")
+        for r in jsonl(root, "mt_bench/reference_answer_gpt-4.jsonl")
     }
-    conversations = _jsonl(root / "longeval" / "topics_conversations.jsonl")
+    conversations = jsonl(root, "longeval/topics_conversations.jsonl")
     replies = [
         t["content"]
         for c in conversations
@@ -310,8 +305,7 @@ def _dialogue(root: Path, rng: random.Random) -> Iterator[Example]:
 
 
 def _ethics_rows(root: Path) -> list[dict[str, str]]:
-    with (root / "ethics_commonsense" / "cm_test.csv").open(newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r["is_short"] == "True"]
+    return [r for r in csv_rows(root, "ethics_commonsense/cm_test.csv") if r["is_short"] == "True"]
 
 
 def _ethics(root: Path, rng: random.Random) -> Iterator[Example]:
@@ -340,7 +334,7 @@ LANGUAGES = ["Python", "JavaScript", "C++", "Go", "Rust", "Java", "TypeScript", 
 def _code(root: Path, rng: random.Random) -> Iterator[Example]:
     for q in _mt_bench(root, "coding"):
         yield Example("code", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
-    references = _jsonl(root / "mt_bench" / "reference_answer_gpt-4.jsonl")
+    references = jsonl(root, "mt_bench/reference_answer_gpt-4.jsonl")
     snippets = []
     for r in references:
         for turn in r["choices"][0]["turns"]:
@@ -373,7 +367,7 @@ def _code(root: Path, rng: random.Random) -> Iterator[Example]:
 
 
 def _general(root: Path, rng: random.Random) -> Iterator[Example]:
-    rows = _jsonl(root / "lambada" / "lambada_test.jsonl")
+    rows = jsonl(root, "lambada/lambada_test.jsonl")
     asks = [
         "Summarize this passage: {t}",
         "Continue the story: {t}",
@@ -401,12 +395,12 @@ def _general(root: Path, rng: random.Random) -> Iterator[Example]:
         _mt_bench(root, "stem") + _mt_bench(root, "humanities") + _mt_bench(root, "extraction")
     ):
         yield Example("general", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
-    for i, row in enumerate(_jsonl(root / "longeval" / "200_lines.jsonl")):
+    for i, row in enumerate(jsonl(root, "longeval/200_lines.jsonl")):
         lines = row["prompt"].split("\n")
         keep = rng.randrange(10, 60)  # shorter records with the same head and question
         text = "\n".join(lines[:4] + lines[4 : 4 + keep] + lines[-3:])
         yield Example("general", f"longeval:{i}", messages=_user(text))
-    for c in _jsonl(root / "longeval" / "topics_conversations.jsonl"):
+    for c in jsonl(root, "longeval/topics_conversations.jsonl"):
         yield Example(
             "general",
             f"topics:{c['topic_id']}:q",

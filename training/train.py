@@ -1,4 +1,4 @@
-"""Fit the task classifier's weights: `python -m gateway.routing.training.train`.
+"""Fit the task classifier's weights: `python -m training.train` (offline; not shipped).
 
 Multinomial logistic regression (scikit-learn, a dev dependency) over the named features of
 `gateway/routing/features.py`; the word features are cut to the most class-informative ones
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.routing.features import features
-from gateway.routing.training.corpus import build, split
 from quantgate.vocabulary import TASKS
+from training.corpus import build, split
 
-OUT = Path(__file__).resolve().parents[1] / "classifier.json"
+OUT = Path(__file__).resolve().parents[1] / "gateway" / "routing" / "classifier.json"
 WORDS = 400
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 
