@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
+from quantgate.artifact import Artifact
 
-@dataclass(frozen=True)
-class Artifact:
-    """A built model file or folder, and what the build recorded about it."""
-
-    path: Path
-    info: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Artifact", "LaunchSpec"]
 
 
 @dataclass(frozen=True)

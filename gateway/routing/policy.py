@@ -15,6 +15,7 @@ from gateway.routing.costs import Rate
 from gateway.routing.quality import Quality
 from quantgate.errors import ContextLengthExceeded, ToleranceUnmet, UpstreamUnavailable
 from quantgate.profile import Variant
+from quantgate.vocabulary import TOLERANCE_HEADER
 
 EPS = 1e-9
 
@@ -154,8 +155,8 @@ def _refuse(rows: list[_Row], task: str, band: str, tolerance: float, fit: int) 
         raise ToleranceUnmet(
             f"No variant within {_pct(tolerance)} quality loss for {task}/{band} can take this "
             f"request; the best that fits is {best.variant} at -{_pct(loss)}. Set "
-            f"X-Quantgate-Max-Quality-Loss: {loss + 0.0005:.3f} to allow it.",
-            param="X-Quantgate-Max-Quality-Loss",
+            f"{TOLERANCE_HEADER.title()}: {loss + 0.0005:.3f} to allow it.",
+            param=TOLERANCE_HEADER.title(),
         )
     raise UpstreamUnavailable(
         f"no variant within {_pct(tolerance)} for {task}/{band} is up "

@@ -48,7 +48,7 @@ def parse_hints(headers: Mapping[str, str], body: Mapping[str, Any]) -> Hints:
     if task is not None:
         task = task.strip().lower()
         if task not in TASKS:
-            param = "X-Quantgate-Task" if source == "header" else "metadata.task"
+            param = TASK_HEADER.title() if source == "header" else "metadata.task"
             raise InvalidRequest(f"unknown task {task!r}; one of: {', '.join(TASKS)}", param=param)
     tolerance = None
     raw = headers.get(TOLERANCE_HEADER)
@@ -60,9 +60,9 @@ def parse_hints(headers: Mapping[str, str], body: Mapping[str, Any]) -> Hints:
             tolerance = -1.0
         if not 0 <= tolerance <= 1:
             raise InvalidRequest(
-                f"X-Quantgate-Max-Quality-Loss must be a fraction in [0, 1] (0.05) or a percent "
+                f"{TOLERANCE_HEADER.title()} must be a fraction in [0, 1] (0.05) or a percent "
                 f"(5%), got {raw!r}",
-                param="X-Quantgate-Max-Quality-Loss",
+                param=TOLERANCE_HEADER.title(),
             )
     return Hints(task, source if task else "classifier", tolerance)
 

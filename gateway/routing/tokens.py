@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.engines.base import Artifact
 from gateway.routing.features import text_of, view
+from quantgate.artifact import Artifact
 from quantgate.profile import (
     ExternalEngine,
     LlamaCppEngine,

@@ -4,6 +4,7 @@ without a checkout or environment variables."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,13 +15,19 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "profiles", "training")
+SOURCES += ("quantgate", "gateway", "evalsuite", "loadtest", "quantize")
 
 
 @pytest.mark.timeout(600)
 def test_an_installed_wheel_finds_its_profiles_and_priors(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
+    src, dist = tmp_path / "src", tmp_path / "dist"  # a copy: the build leaves build/ behind
+    src.mkdir()
+    for name in SOURCES:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, src / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
         check=True,
     )
     (wheel,) = dist.glob("quantgate-*.whl")
