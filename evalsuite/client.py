@@ -80,23 +80,23 @@ def parse_reply(data: dict[str, Any], latency: float, req: Request) -> Reply:
     choice = data["choices"][0]
     usage = data.get("usage") or {}
     text = choice["text"] if "text" in choice else (choice["message"].get("content") or "")
-    top, prompt_lp = None, None
+    top, prompt_lp, tokens = None, None, None
     lp = choice.get("logprobs")
     if isinstance(lp, dict) and "top_logprobs" in lp:  # completions
         tops = [dict(t or {}) for t in lp.get("top_logprobs") or []]
         token_lps = lp.get("token_logprobs") or []
+        tokens = list(lp.get("tokens") or [])
         if req.echo:  # the prompt's tokens are those that start inside the prompt's text
             offsets = lp.get("text_offset") or []
             n_prompt = sum(1 for o in offsets if o < len(req.prompt or ""))
             prompt_lp = token_lps[:n_prompt]
-            tops = tops[n_prompt:]
+            tops, tokens = tops[n_prompt:], tokens[n_prompt:]
             text = text[len(req.prompt or "") :] if text.startswith(req.prompt or "") else text
         top = tops
     elif isinstance(lp, dict) and "content" in lp:  # chat
-        top = [
-            {t["token"]: t["logprob"] for t in item.get("top_logprobs") or []}
-            for item in lp.get("content") or []
-        ]
+        items = lp.get("content") or []
+        top = [{t["token"]: t["logprob"] for t in item.get("top_logprobs") or []} for item in items]
+        tokens = [item["token"] for item in items]
     return Reply(
         text=text,
         latency_s=latency,
@@ -105,6 +105,7 @@ def parse_reply(data: dict[str, Any], latency: float, req: Request) -> Reply:
         completion_tokens=usage.get("completion_tokens"),
         top_logprobs=top,
         prompt_logprobs=prompt_lp,
+        tokens=tokens,
     )
 
 

@@ -1,14 +1,23 @@
 """Routing rules from measurements: an eval run (quality) and optionally a load-test run (cost).
 
-For each routing task class (a task's `route_task`) and context band, each variant's quality is
-its pooled score over that class's samples divided by the reference's on the same samples, with
-a paired-bootstrap 95% interval. The rule written is the interval's LOWER bound (capped at 1):
-the router admits a variant only when quality >= 1 - tolerance, so a variant passes only when
-its loss is within tolerance with 95% confidence, and a small sample cannot admit it by luck.
-Classes or bands with fewer than `min_n` paired samples, or where the reference scored less
-than MIN_REFERENCE in total (a ratio over 1 of 30 is noise), get no rule (the priors stay).
-A sample's band comes from its prompt tokens where the task records them (long context),
-otherwise it is the first band (the other tasks' prompts are short).
+Each (task, context band, variant) cell pairs the variant's samples with the reference's, and
+takes its evidence from the metric that carries signal there:
+- where the reference scores significantly above the task's chance level (the lower bound of
+  its 95% bootstrap interval is above chance), the ACCURACY RATIO: the variant's summed score
+  over the reference's, with a paired-bootstrap 95% interval;
+- where it does not (a task at chance on this model, or a score that is no correctness),
+  AGREEMENT with the reference: the share of samples with the reference's answer
+  (evalsuite.agreement). An at-chance ratio never becomes a rule.
+The value is the interval's LOWER bound (capped at 1): the router admits a variant only when
+quality >= 1 - tolerance, so it passes only when its loss is within tolerance with 95%
+confidence. A routing class's rule for a band and variant is the lowest of its tasks' values,
+and names the task and metric it came from.
+A variant's errors count as failures (score 0, disagreement): a variant that times out on the
+hard samples does not get a better ratio. Samples the reference failed on have no pair and are
+reported. Cells with fewer than `min_n` pairs, or an accuracy ratio whose reference scored less
+than MIN_REFERENCE in total, give no rule (the priors stay).
+A sample's band comes from its prompt tokens (the answer's usage, or what the task records);
+samples without a count are in the first band.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalsuite.scoring import ratio_ci
+from evalsuite.agreement import above_chance, dropped, pairs, same_answer
+from evalsuite.scoring import bootstrap_ci, ratio_ci
 from evalsuite.types import Row
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, parse_profile
@@ -32,14 +42,15 @@ MIN_REFERENCE = 5.0  # the reference's summed score a ratio needs (1/30 right is
 
 @dataclass(frozen=True)
 class Rule:
-    task: str
+    task: str  # the routing task class
     band: str
     variant: str
-    quality: float  # the lower 95% bound of the normalized score, capped at 1
+    quality: float  # the lower 95% bound of the metric, capped at 1
     point: float
     ci95: tuple[float, float]
     n: int
-    tasks: tuple[str, ...]
+    tasks: tuple[str, ...]  # the eval task the value came from
+    metric: str = "accuracy_ratio"  # or "agreement"
 
 
 def read_run(run_dir: Path) -> tuple[dict[str, Any], list[Row]]:
@@ -54,54 +65,101 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[Row]]:
 
 def row_band(profile: Profile, row: Row) -> str:
     """The context band of an eval sample (its prompt tokens; the first band if unknown)."""
-    tokens = row.extra.get("prompt_tokens") or row.extra.get("length") or 0
+    tokens = row.prompt_tokens or row.extra.get("prompt_tokens") or row.extra.get("length") or 0
     return band_of([(b.name, b.max_tokens) for b in profile.routing.bands], tokens)
+
+
+def cell_rule(
+    paired: list[tuple[Row, Row]], min_n: int
+) -> tuple[str, float, float, tuple[float, float]] | str:
+    """(metric, lower bound, point, CI) for one (task, band, variant) cell, or why none."""
+    if len(paired) < min_n:
+        return f"{len(paired)} paired samples"
+    ref_scores = [r.score for _, r in paired if r.score is not None]
+    if above_chance(ref_scores, paired[0][1].chance):
+        scores = [(v.score or 0.0, r.score) for v, r in paired if r.score is not None]
+        ref_total = sum(b for _, b in scores)
+        ci = ratio_ci(scores)
+        if ci is None or ref_total < MIN_REFERENCE:
+            return f"the reference scored {ref_total:g} (< {MIN_REFERENCE}): no ratio to trust"
+        return "accuracy_ratio", ci[0], sum(v for v, _ in scores) / ref_total, ci
+    agree = [float(same_answer(v, r)) for v, r in paired]
+    ci = bootstrap_ci(agree)
+    assert ci is not None  # paired is not empty
+    return "agreement", ci[0], sum(agree) / len(agree), ci
 
 
 def derive_rules(
     profile: Profile, rows: list[Row], reference: str, min_n: int = 20
 ) -> tuple[list[Rule], list[str]]:
-    """The rules, and why each skipped (class, band, variant) got none."""
-    ref = {(r.task, r.sample): r for r in rows if r.variant == reference}
-    groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for r in rows:
-        base = ref.get((r.task, r.sample))
-        if r.variant == reference or r.score is None or base is None or base.score is None:
+    """The rules, and notes: why a cell got no rule, errors counted, samples dropped."""
+    cells: dict[tuple[str, str, str], list[tuple[Row, Row]]] = defaultdict(list)
+    for v, r in pairs(rows, reference):
+        cells[(v.task, row_band(profile, r), v.variant)].append((v, r))
+    best: dict[tuple[str, str, str], Rule] = {}
+    notes = []
+    for (task, band, variant), paired in sorted(cells.items()):
+        errors = sum(1 for v, _ in paired if v.error is not None)
+        if errors:
+            notes.append(f"{task}/{band}/{variant}: {errors} errors counted as failures")
+        found = cell_rule(paired, min_n)
+        if isinstance(found, str):
+            notes.append(f"{task}/{band}/{variant}: no rule ({found})")
             continue
-        key = (r.route_task, row_band(profile, base), r.variant)
-        groups[key].append((float(r.score), float(base.score)))
-        tasks[key[:2]].add(r.task)
-    rules, skipped = [], []
-    for (task, band, variant), pairs in sorted(groups.items()):
-        ref_total = sum(b for _, b in pairs)
-        ci = ratio_ci(pairs)
-        if len(pairs) < min_n or ci is None or ref_total < MIN_REFERENCE:
-            why = (
-                f"{len(pairs)} paired samples"
-                if len(pairs) < min_n
-                else f"the reference scored {ref_total:g} (< {MIN_REFERENCE}): no ratio to trust"
-            )
-            skipped.append(f"{task}/{band}/{variant}: {why}")
-            continue
-        point = sum(v for v, _ in pairs) / ref_total
-        rules.append(
-            Rule(
-                task,
-                band,
-                variant,
-                round(min(1.0, ci[0]), 4),
-                round(point, 4),
-                (round(ci[0], 4), round(ci[1], 4)),
-                len(pairs),
-                tuple(sorted(tasks[(task, band)])),
-            )
+        metric, low, point, ci = found
+        key = (paired[0][0].route_task, band, variant)
+        rule = Rule(
+            key[0],
+            band,
+            variant,
+            round(min(1.0, low), 4),
+            round(point, 4),
+            (round(ci[0], 4), round(ci[1], 4)),
+            len(paired),
+            (task,),
+            metric,
         )
-    return rules, skipped
+        if key not in best or rule.quality < best[key].quality:
+            best[key] = rule
+    lost = dropped(rows, reference)
+    if lost:
+        notes.append(f"{lost} variant samples dropped: the reference failed on them")
+    return [best[k] for k in sorted(best)], notes
 
 
-def write_profile(source: Path, out: Path, rules: list[Rule], run_id: str) -> None:
-    """`source` with its measured rules replaced by `rules`, comments kept, validated first."""
+@dataclass(frozen=True)
+class OutputRatio:
+    ratio: float  # the variant's completion tokens over the reference's, same samples
+    ci95: tuple[float, float]
+    n: int
+
+
+def output_ratios(rows: list[Row], reference: str, min_n: int = 20) -> dict[str, OutputRatio]:
+    """Per variant, pooled over every paired sample with token counts on both sides."""
+    by: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for v, r in pairs(rows, reference):
+        if v.completion_tokens is not None and r.completion_tokens:
+            by[v.variant].append((float(v.completion_tokens), float(r.completion_tokens)))
+    out = {}
+    for variant, lengths in sorted(by.items()):
+        ci = ratio_ci(lengths)
+        if len(lengths) >= min_n and ci is not None:
+            ratio = sum(v for v, _ in lengths) / sum(r for _, r in lengths)
+            out[variant] = OutputRatio(
+                round(ratio, 3), (round(ci[0], 3), round(ci[1], 3)), len(lengths)
+            )
+    return out
+
+
+def write_profile(
+    source: Path,
+    out: Path,
+    rules: list[Rule],
+    run_id: str,
+    ratios: dict[str, OutputRatio] | None = None,
+) -> None:
+    """`source` with its measured rules replaced by `rules` and each variant's output ratio
+    in `routing.costs`, comments kept, validated first."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
@@ -119,13 +177,24 @@ def write_profile(source: Path, out: Path, rules: list[Rule], run_id: str) -> No
             "quality": r.quality,
             "evidence": {
                 "source": "measured",
-                "ref": f"eval {run_id} ({', '.join(r.tasks)}; point {r.point})",
+                "metric": r.metric,
+                "ref": f"eval {run_id} ({', '.join(r.tasks)}: {r.metric}; point {r.point})",
                 "n": r.n,
                 "ci95": list(r.ci95),
             },
         }
         for r in rules
     ]
+    costs = routing.setdefault("costs", {})
+    for variant, r in (ratios or {}).items():
+        entry = costs.setdefault(variant, {})
+        entry["output_ratio"] = r.ratio
+        entry["output_evidence"] = {
+            "source": "measured",
+            "ref": f"eval {run_id} (completion tokens / the reference's)",
+            "n": r.n,
+            "ci95": list(r.ci95),
+        }
     text = io.StringIO()
     yaml.dump(data, text)
     parse_profile(text.getvalue(), source=str(out))

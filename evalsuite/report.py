@@ -68,16 +68,24 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
             extras = ", ".join(f"{k} {_fmt(v[k])}" for k in EXTRAS if k in v and v[k] is not None)
             if "perplexity" in v and v["perplexity"] is None:
                 extras += ("; " if extras else "") + "perplexity: no prompt logprobs"
+            above = t.get("reference_above_chance")
             out.append(
                 [
                     task,
                     t["ability"],
+                    "-"
+                    if t.get("chance") is None
+                    else f"{t['chance']:.2f}" + ("" if above else " !"),
                     variant,
                     str(v["n"]),
                     _fmt(v["score"]),
                     _ci(v["ci95"]),
                     _fmt(v["normalized"]),
                     _ci(v["normalized_ci95"]),
+                    _fmt(v.get("agreement")),
+                    _ci(v.get("agreement_ci95")),
+                    _fmt(v.get("kl"), 4),
+                    _fmt(v.get("length_ratio"), 2),
                     str(v["errors"] + v["skipped"]),
                     extras,
                 ]
@@ -88,15 +96,38 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
 HEADER = [
     "task",
     "ability",
+    "chance",
     "variant",
     "n",
     "score",
     "95% CI",
     "vs reference",
     "95% CI",
+    "agreement",
+    "95% CI",
+    "KL",
+    "length ratio",
     "errors/skipped",
     "task metrics",
 ]
+
+NOTES = """\
+- **chance**: the score of guessing (1/options, the majority label's share, 0 for free
+  answers); `!` marks a task where the reference is NOT significantly above it (the lower
+  bound of its 95% bootstrap interval is not above chance). There, accuracy says nothing about
+  quality and `quantgate derive` uses agreement instead.
+- **agreement**: the share of samples where the variant's parsed answer equals the
+  reference's (1 - flips; free generations: the first 16 tokens match); errors are flips.
+- **KL**: KL(reference || variant) per answer token, averaged over the positions where both
+  had generated the same prefix, from the top-k logprobs both endpoints returned; computed on
+  the tokens in both top-k lists plus one bucket for the rest, a lower bound of the full KL.
+- **length ratio**: the variant's completion tokens over the reference's, same prompts.
+- Not comparable to lm-evaluation-harness: multiple choice here is scored by the generated
+  letter (or the option letters' first-token logprobs with `--logprobs`), where lm-eval
+  compares the options' log-likelihoods; GSM8K takes the number after "The answer is" (else
+  the last number); IFEval implements 24 of 25 instruction types with the reference's rules
+  but without punkt sentence splitting. `quantgate eval --lm-eval` runs lm-eval itself.
+"""
 
 
 def markdown(
@@ -114,7 +145,7 @@ def markdown(
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(summary)]
-    lines.append("")
+    lines += ["", NOTES]
     lines += [f"![{p.stem}]({p.relative_to(run_dir)})" for p in plots]
     return "\n".join(lines) + "\n"
 
@@ -139,7 +170,8 @@ def to_html(
         "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}</style>"
         f"<h1>Eval run {html.escape(str(config.get('run_id', '')))}</h1>"
         f"<p>Reference: <code>{html.escape(str(summary['reference']))}</code></p>"
-        f"<table><tr>{head}</tr>{body}</table>{images}<pre>{settings}</pre>"
+        f"<table><tr>{head}</tr>{body}</table><pre>{html.escape(NOTES)}</pre>"
+        f"{images}<pre>{settings}</pre>"
     )
 
 
@@ -177,6 +209,8 @@ def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
     ax.set_title("Normalized score per task, grouped by ability (reference = 1.0)")
     paths.append(_save(fig, ax, out / "normalized_by_ability.png"))
 
+    paths.append(_agreement_plot(out, summary, tasks))
+
     lines = summary["tasks"].get("longeval_lines")
     if lines:
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -202,3 +236,33 @@ def write_plots(out: Path, summary: dict[str, Any]) -> list[Path]:
         ax.set_title("MT-Bench answers: repetition per variant")
         paths.append(_save(fig, ax, out / "repetition.png"))
     return paths
+
+
+def _agreement_plot(out: Path, summary: dict[str, Any], tasks: list[str]) -> Path:
+    """Per task and variant: accuracy ratio, agreement and KL side by side."""
+    import matplotlib.pyplot as plt
+
+    variants = [v for v in summary["variants"] if v != summary["reference"]]
+    fig, axes = plt.subplots(3, 1, figsize=(max(8, len(tasks) * 1.1), 9), sharex=True)
+    width = 0.8 / max(1, len(variants))
+    keys = (
+        ("normalized", "accuracy / reference"),
+        ("agreement", "agreement with reference"),
+        ("kl", "KL(reference || variant)"),
+    )
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        for k, variant in enumerate(variants):
+            values = [summary["tasks"][t]["variants"].get(variant, {}).get(key) for t in tasks]
+            xs = [i + k * width for i in range(len(tasks))]
+            ax.bar(xs, [v if v is not None else 0 for v in values], width, label=variant)
+        ax.set_ylabel(label, fontsize=8)
+        if key != "kl":
+            ax.axhline(1.0, color="black", linewidth=0.8)
+    marks = [
+        f"{t}{'' if summary['tasks'][t].get('reference_above_chance') else ' (chance)'}"
+        for t in tasks
+    ]
+    axes[-1].set_xticks([i + 0.4 - width / 2 for i in range(len(tasks))])
+    axes[-1].set_xticklabels(marks, fontsize=7, rotation=20)
+    axes[0].set_title("Accuracy ratio, agreement and KL per task ((chance): reference at chance)")
+    return _save(fig, axes[0], out / "agreement_kl.png")

@@ -26,7 +26,20 @@ class Target:
     max_context: int | None = None
 
 
-def row(task: Task, variant: str, sample: Sample, outcome: Outcome) -> Row:
+KEPT_TOKENS = 32  # answer tokens (and their top-k logprobs) kept per row, for agreement and KL
+
+
+def row(
+    task: Task,
+    variant: str,
+    sample: Sample,
+    outcome: Outcome,
+    answer: Reply | None = None,
+    chance: float | None = None,
+) -> Row:
+    """The sample's result; `answer` is its first reply (tokens, logprobs, length)."""
+    tokens = answer.tokens if answer and outcome.error is None else None
+    top = answer.top_logprobs if answer and outcome.error is None else None
     return Row(
         task=task.name,
         ability=task.ability,
@@ -41,6 +54,11 @@ def row(task: Task, variant: str, sample: Sample, outcome: Outcome) -> Row:
         latency_s=round(outcome.latency_s, 4),
         error=outcome.error,
         extra=outcome.extra,
+        chance=chance,
+        prompt_tokens=answer.prompt_tokens if answer else None,
+        completion_tokens=answer.completion_tokens if answer else None,
+        tokens=tokens[:KEPT_TOKENS] if tokens else None,
+        top_logprobs=top[:KEPT_TOKENS] if top and tokens else None,
     )
 
 
@@ -63,13 +81,16 @@ async def run_eval(
 ) -> list[Row]:
     limits = limits or {}
     samples = {t.name: t.load(data_dir, limits.get(t.name, limit), seed) for t in tasks}
+    chance = {t.name: t.chance(samples[t.name]) if samples[t.name] else None for t in tasks}
     rows: list[Row] = []
     for target in targets:
         ctx = replace(context, max_context=target.max_context)
         for task in tasks:
             cache = ReplyCache(run_dir / "cache" / target.variant / f"{task.name}.jsonl")
+            task_ctx = ctx if task.kl else replace(ctx, top_logprobs=None)
+            todo = samples[task.name]
             rows += await _run_task(
-                task, target, samples[task.name], ctx, cache, concurrency, progress
+                task, target, todo, task_ctx, cache, concurrency, progress, chance[task.name]
             )
     return rows
 
@@ -82,15 +103,27 @@ async def _run_task(
     cache: ReplyCache,
     concurrency: int,
     progress: Progress | None,
+    chance: float | None = None,
 ) -> list[Row]:
-    ask = _cached_ask(target.endpoint, cache)
+    cached = _cached_ask(target.endpoint, cache)
     limiter = anyio.Semaphore(concurrency)
     results: dict[int, Row] = {}
 
     async def one(i: int, s: Sample) -> None:
+        replies: list[Reply] = []
+
+        async def ask(req: Request) -> Reply:
+            """The first request of a sample is its answer: top-k logprobs asked there."""
+            if not replies and ctx.top_logprobs and req.logprobs is None and not req.echo:
+                req = replace(req, logprobs=ctx.top_logprobs)
+            reply: Reply = await cached(req)
+            replies.append(reply)
+            return reply
+
         async with limiter:
             outcome = await task.run(s, ask, ctx)
-        results[i] = row(task, target.variant, s, outcome)
+        answer = replies[0] if replies else None
+        results[i] = row(task, target.variant, s, outcome, answer, chance)
         if progress:
             progress(target.variant, task.name, len(results), len(todo))
 

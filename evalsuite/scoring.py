@@ -7,6 +7,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 LETTERS = "ABCDE"
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -62,6 +63,17 @@ def option_probs(top: dict[str, float], n_options: int) -> list[float] | None:
     weights = [math.exp(best[x] - peak) if x in best else 0.0 for x in LETTERS[:n_options]]
     total = sum(weights)
     return [w / total for w in weights]
+
+
+def options_chance(samples: Sequence[Any]) -> float:
+    """Multiple choice: the mean of 1 / number of options (`meta["options"]`)."""
+    return sum(1 / len(s.meta["options"]) for s in samples) / len(samples)
+
+
+def majority_chance(samples: Sequence[Any]) -> float:
+    """Yes/no: the share of the most common gold label (always answering it scores this)."""
+    labels = Counter(s.target for s in samples)
+    return max(labels.values()) / len(samples)
 
 
 def last_word(text: str) -> str:

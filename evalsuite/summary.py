@@ -1,4 +1,6 @@
-"""Per task and variant: score, 95% CI, score normalized to the reference, task metrics."""
+"""Per task and variant: score, 95% CI, score normalized to the reference, task metrics, and
+the paired measures against the reference (agreement, prefix match, KL, output-length ratio:
+evalsuite.agreement). Per task: its chance score and whether the reference is above it."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from evalsuite.agreement import above_chance, measures, pairs
 from evalsuite.scoring import bootstrap_ci, ece, ratio_ci
 from evalsuite.types import Row
 
@@ -19,12 +22,22 @@ def summarize(rows: list[Row], reference: str | None) -> dict[str, Any]:
     variants = list(dict.fromkeys(r.variant for r in rows))
     tasks: dict[str, Any] = {}
     for task, meta in info.items():
-        ref_rows = {r.sample: r for r in by.get((task, reference or ""), [])}
+        ref_group = by.get((task, reference or ""), [])
+        ref_rows = {r.sample: r for r in ref_group}
         per: dict[str, Any] = {}
         for variant in variants:
             group = by.get((task, variant), [])
             per[variant] = _variant(group, ref_rows if variant != reference else None)
-        tasks[task] = {**meta, "variants": per}
+            if variant != reference and ref_rows:
+                per[variant].update(measures(list(pairs(group + ref_group, reference or ""))))
+        chance = next((r.chance for r in ref_group if r.chance is not None), None)
+        ref_scores = [r.score for r in ref_group if r.score is not None]
+        tasks[task] = {
+            **meta,
+            "chance": chance,
+            "reference_above_chance": above_chance(ref_scores, chance) if ref_group else None,
+            "variants": per,
+        }
     return {"reference": reference, "variants": variants, "tasks": tasks}
 
 

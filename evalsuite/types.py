@@ -60,6 +60,7 @@ class Reply:
     top_logprobs: list[dict[str, float]] | None = None  # per generated token
     prompt_logprobs: list[float | None] | None = None  # per prompt token (echo)
     error: str | None = None
+    tokens: list[str] | None = None  # the generated tokens, where logprobs were asked
 
 
 Ask = Callable[[Request], Awaitable[Reply]]
@@ -89,6 +90,9 @@ class Context:
     perplexity: bool = False  # echo the prompt's logprobs (costly on llama-cpp-python)
     judge: Ask | None = None
     max_context: int | None = None
+    # top-k logprobs asked on every answer of a task that allows it (Task.kl), for the KL
+    # divergence from the reference; None: not asked
+    top_logprobs: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +108,10 @@ class Task:
     run: Callable[[Sample, Ask, Context], Awaitable[Outcome]]
     forms: tuple[Form, ...] = ("completion", "chat")
     description: str = ""
+    # the score of guessing: 1/options for multiple choice, the majority label's share for
+    # yes/no, 0 for free answers; None where `score` is not a correctness (MT-Bench)
+    chance: Callable[[list[Sample]], float | None] = lambda samples: 0.0
+    kl: bool = True  # answers short enough to ask their top-k logprobs (see Context)
 
     def __post_init__(self) -> None:
         if self.route_task not in TASKS:
@@ -130,6 +138,11 @@ class Row:
     latency_s: float = 0.0
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    chance: float | None = None  # the task's chance score on this run's samples
+    prompt_tokens: int | None = None  # of the answer (the sample's first request)
+    completion_tokens: int | None = None
+    tokens: list[str] | None = None  # the answer's first tokens (with logprobs asked)
+    top_logprobs: list[dict[str, float]] | None = None  # their top-k logprobs
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

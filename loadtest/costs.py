@@ -65,11 +65,10 @@ def write_costs(profile_path: Path, costs: dict[str, Cost], run_ref: str) -> Non
     routing = data.setdefault("routing", {})
     table = routing.setdefault("costs", {})
     for variant, cost in costs.items():
-        table[variant] = {
-            "prefill_tps": cost.prefill_tps,
-            "decode_tps": cost.decode_tps,
-            "evidence": {"source": "measured", "ref": run_ref, "n": cost.n},
-        }
+        entry = table.setdefault(variant, {})  # an eval's output_ratio stays
+        entry["prefill_tps"] = cost.prefill_tps
+        entry["decode_tps"] = cost.decode_tps
+        entry["evidence"] = {"source": "measured", "ref": run_ref, "n": cost.n}
     out = io.StringIO()
     yaml.dump(data, out)
     parse_profile(out.getvalue(), source=str(profile_path))  # still a valid profile

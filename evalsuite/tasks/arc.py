@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from evalsuite.scoring import options_chance
 from evalsuite.tasks.multiple_choice import ask_choice, block
 from evalsuite.types import Ask, Context, Outcome, Sample, Task
 from quantgate.data import jsonl, sample
@@ -37,6 +38,7 @@ ARC_EASY = Task(
     metric="accuracy",
     load=_loader("arc_easy"),
     run=run,
+    chance=options_chance,
 )
 ARC_CHALLENGE = Task(
     name="arc_challenge",
@@ -45,4 +47,5 @@ ARC_CHALLENGE = Task(
     metric="accuracy",
     load=_loader("arc_challenge"),
     run=run,
+    chance=options_chance,
 )

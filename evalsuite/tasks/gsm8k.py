@@ -52,4 +52,5 @@ GSM8K = Task(
     metric="accuracy",
     load=load,
     run=run,
+    kl=False,  # 4-shot prompts and 192-token answers
 )

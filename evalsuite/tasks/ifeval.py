@@ -56,4 +56,5 @@ IFEVAL = Task(
     metric="prompt-level accuracy",
     load=load,
     run=run,
+    kl=False,  # long answers
 )

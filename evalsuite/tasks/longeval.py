@@ -149,6 +149,7 @@ LONGEVAL_LINES = Task(
     metric="accuracy",
     load=load_lines,
     run=run_lines,
+    kl=False,  # long prompts
 )
 LONGEVAL_TOPICS = Task(
     name="longeval_topics",
@@ -157,4 +158,5 @@ LONGEVAL_TOPICS = Task(
     metric="topic word recall",
     load=load_topics,
     run=run_topics,
+    kl=False,  # long prompts
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from evalsuite.scoring import options_chance
 from evalsuite.tasks.multiple_choice import ask_choice, block
 from evalsuite.types import Ask, Context, Outcome, Sample, Task
 from quantgate.data import csv_rows, need, sample
@@ -71,6 +72,7 @@ MMLU = Task(
     metric="accuracy",
     load=load,
     run=zero_shot,
+    chance=options_chance,
 )
 MMLU_5SHOT = Task(
     name="mmlu_5shot",
@@ -79,4 +81,6 @@ MMLU_5SHOT = Task(
     metric="accuracy",
     load=load,
     run=five_shot,
+    chance=options_chance,
+    kl=False,  # 5-shot prompts: logprobs cost ~20 s a request on llama-cpp-python
 )

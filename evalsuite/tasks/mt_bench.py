@@ -119,4 +119,6 @@ MT_BENCH = Task(
     metric="judge rating / 10, else 1 - repetition",
     load=load,
     run=run,
+    chance=lambda samples: None,  # a rating or repetition, not a correctness
+    kl=False,  # two 200-token turns
 )

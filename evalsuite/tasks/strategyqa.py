@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from evalsuite.scoring import majority_chance
 from evalsuite.tasks.yes_no import ask_yes_no
 from evalsuite.types import Ask, Context, Outcome, Request, Sample, Task
 from quantgate.data import json_file, sample
@@ -47,4 +48,5 @@ STRATEGYQA = Task(
     metric="accuracy",
     load=load,
     run=run,
+    chance=majority_chance,
 )

@@ -23,14 +23,15 @@ def derive(
 ) -> None:
     """Write OUTPUT: the profile with measured quality rules (and costs) from the runs.
 
-    A variant's rule for a task class and band is the lower bound of the 95% paired-bootstrap
-    interval of its score relative to the reference, so the router admits it only when its
-    measured loss is within tolerance with its CI taken into account (docs/eval.md).
+    A variant's rule for a task class and band is the lower bound of a 95% paired-bootstrap
+    interval: of its accuracy relative to the reference where the reference is above chance,
+    else of its agreement with the reference's answers; the lowest over the class's tasks
+    (docs/eval.md). Cells without a rule keep the priors.
     """
     from rich.console import Console
     from rich.table import Table
 
-    from evalsuite.derive import derive_rules, read_run, write_profile
+    from evalsuite.derive import derive_rules, output_ratios, read_run, write_profile
     from quantgate.profile import load_profile
 
     summary, rows = read_run(eval_run)
@@ -42,9 +43,12 @@ def derive(
     profile = load_profile(source)
     reference = summary["reference"]
     rules, skipped = derive_rules(profile, rows, reference, min_n)
-    write_profile(source, output, rules, summary["config"].get("run_id", eval_run.name))
+    ratios = output_ratios(rows, reference, min_n)
+    run_id = summary["config"].get("run_id", eval_run.name)
+    write_profile(source, output, rules, run_id, ratios)
     table = Table(title=f"rules from {eval_run} (reference {reference})")
-    for column in ("task", "band", "variant", "rule (CI low)", "point", "95% CI", "n", "from"):
+    columns = ("task", "band", "variant", "rule (CI low)", "metric", "point", "95% CI", "n")
+    for column in (*columns, "from"):
         table.add_column(column)
     for r in rules:
         table.add_row(
@@ -52,6 +56,7 @@ def derive(
             r.band,
             r.variant,
             f"{r.quality:.3f}",
+            r.metric,
             f"{r.point:.3f}",
             f"[{r.ci95[0]:.3f}, {r.ci95[1]:.3f}]",
             str(r.n),
@@ -59,8 +64,12 @@ def derive(
         )
     console = Console(width=140)
     console.print(table)
-    if skipped:
-        console.print(f"no rule (priors stay) for: {'; '.join(skipped)}")
+    for note in skipped:
+        console.print(note)
+    for variant, o in ratios.items():
+        console.print(
+            f"output ratio {variant}: {o.ratio:.3f} [{o.ci95[0]:.3f}, {o.ci95[1]:.3f}] (n {o.n})"
+        )
     if loadtest_run is not None:
         from loadtest.costs import derive_costs, write_costs
         from loadtest.types import RequestResult

@@ -42,6 +42,12 @@ def eval_command(
     perplexity: bool = typer.Option(
         False, help="LAMBADA perplexity from echoed prompt logprobs (slow on llama-cpp-python)"
     ),
+    top_logprobs: int = typer.Option(
+        5,
+        min=0,
+        help="top-k logprobs asked on the answers of short-prompt tasks, for the KL divergence "
+        "from the reference (0: none)",
+    ),
     judge: str | None = typer.Option(None, help="URL#MODEL of a judge for MT-Bench ratings"),
     concurrency: int = typer.Option(1, help="requests in flight per variant"),
     data_dir: Path | None = typer.Option(
@@ -72,7 +78,7 @@ def eval_command(
         run_dir=resume or out / time.strftime("%Y%m%d-%H%M%S"),
     )
     settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
-    settings |= {"logprobs": logprobs, "judge": judge}
+    settings |= {"logprobs": logprobs, "judge": judge, "top_logprobs": top_logprobs}
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
         targets = plan.targets(server[1] if server else gateway)
@@ -84,6 +90,7 @@ def eval_command(
                 seed=seed,
                 logprobs=logprobs,
                 perplexity=perplexity,
+                top_logprobs=top_logprobs or None,
                 concurrency=concurrency,
                 progress=progress,
             )
@@ -196,6 +203,7 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
         logprobs=options.pop("logprobs"),
         perplexity=options.pop("perplexity"),
         judge=plan.judge.ask if plan.judge else None,
+        top_logprobs=options.pop("top_logprobs"),
     )
 
     async def run() -> list[Any]:

@@ -166,6 +166,11 @@ class Evidence(_Strict):
 
     source: Literal["prior", "measured"]
     ref: str = Field(description="citation of the prior, or the run id")
+    metric: Literal["accuracy_ratio", "agreement"] | None = Field(
+        None,
+        description="what a measured quality is: accuracy over the reference's, or the "
+        "share of the reference's answers given (where the reference is at chance)",
+    )
     n: int | None = Field(None, ge=0, description="samples behind a measurement")
     ci95: tuple[float, float] | None = None
 
@@ -188,9 +193,25 @@ class QualityRule(_Strict):
 
 
 class VariantCost(_Strict):
-    prefill_tps: float = Field(gt=0, description="prompt tokens per second")
-    decode_tps: float = Field(gt=0, description="generated tokens per second")
+    """A variant's measured speed (load test) and output length (eval). Without rates the
+    variant borrows a KV-cache twin's or a default (gateway/routing/costs.py)."""
+
+    prefill_tps: float | None = Field(None, gt=0, description="prompt tokens per second")
+    decode_tps: float | None = Field(None, gt=0, description="generated tokens per second")
     evidence: Evidence | None = None
+    output_ratio: float = Field(
+        1.0,
+        gt=0,
+        description="completion tokens over the reference's on the same prompts (from an "
+        "eval run): the policy predicts max_tokens x this many generated tokens",
+    )
+    output_evidence: Evidence | None = None
+
+    @model_validator(mode="after")
+    def _rates_together(self) -> VariantCost:
+        if (self.prefill_tps is None) != (self.decode_tps is None):
+            raise ValueError("give prefill_tps and decode_tps together (or neither)")
+        return self
 
 
 def _default_bands() -> list[ContextBand]:

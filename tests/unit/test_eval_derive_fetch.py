@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from evalsuite.derive import derive_rules, write_profile
+from evalsuite.derive import derive_rules, output_ratios, write_profile
 from evalsuite.fetch import fetch, sources
 from evalsuite.types import Row
 from quantgate.data import data_dir
@@ -26,7 +27,9 @@ def rows(
     task: str = "gsm8k",
     route: str = "math",
     extra: dict[str, Any] | None = None,
+    chance: float | None = 0.0,
 ) -> list[Row]:
+    """Samples s0..s{n-1}; the first `right` answered right (parsed = the gold answer)."""
     return [
         Row(
             task=task,
@@ -34,7 +37,26 @@ def rows(
             variant=variant,
             sample=f"s{i}",
             score=float(i < right),
+            parsed=f"gold{i}" if i < right else "wrong",
             extra=extra or {},
+            chance=chance,
+        )
+        for i in range(n)
+    ]
+
+
+def yes_no(variant: str, says_no: range, n: int = 100) -> list[Row]:
+    """A yes/no task whose gold label is yes for 60 of 100 (chance: 0.6); says yes except
+    on `says_no`."""
+    return [
+        Row(
+            task="strategyqa",
+            route_task="reasoning",
+            variant=variant,
+            sample=f"s{i}",
+            parsed=i not in says_no,
+            score=float((i not in says_no) == (i < 60)),
+            chance=0.6,
         )
         for i in range(n)
     ]
@@ -43,26 +65,66 @@ def rows(
 def test_rules_are_the_lower_confidence_bound_of_the_paired_ratio() -> None:
     profile = load_profile(PROFILE)
     data = rows("f16", 50) + rows("q8_0", 50) + rows("q3k-mix", 30)
-    rules, skipped = derive_rules(profile, data, "f16")
+    rules, notes = derive_rules(profile, data, "f16")
     by = {r.variant: r for r in rules}
     assert by["q8_0"].point == 1.0 and by["q8_0"].quality == 1.0  # identical answers
     low = by["q3k-mix"]
     assert low.point == pytest.approx(0.6) and low.quality == low.ci95[0] < 0.6 < low.ci95[1]
     assert (low.task, low.band, low.n, low.tasks) == ("math", "short", 100, ("gsm8k",))
-    assert not skipped
+    assert low.metric == "accuracy_ratio" and not notes
+
+
+def test_at_chance_accuracy_never_becomes_a_rule_agreement_does() -> None:
+    """The reference always says yes (0.6 = the majority rate); a variant that flips 30
+    answers scores about as well, or better, by accuracy, and its rule comes from agreement."""
+    profile = load_profile(PROFILE)
+    data = yes_no("f16", range(0)) + yes_no("q8_0", range(0)) + yes_no("q3k-mix", range(60, 90))
+    flipped = [r for r in data if r.variant == "q3k-mix"]
+    assert sum(r.score or 0 for r in flipped) > 60  # better than the reference by accuracy
+    rules, _ = derive_rules(profile, data, "f16")
+    by = {r.variant: r for r in rules}
+    assert by["q8_0"].metric == "agreement" and by["q8_0"].quality == 1.0
+    low = by["q3k-mix"]
+    assert low.metric == "agreement" and low.point == pytest.approx(0.7)
+    assert low.quality == low.ci95[0] < 0.7
+
+
+def test_a_class_takes_its_weakest_task() -> None:
+    profile = load_profile(PROFILE)
+    data = rows("f16", 50, task="lambada", route="general")
+    data += rows("q3k-mix", 45, task="lambada", route="general")
+    data += rows("f16", 50, task="longeval_topics", route="general")
+    data += rows("q3k-mix", 25, task="longeval_topics", route="general")
+    (rule,) = derive_rules(profile, data, "f16")[0]
+    assert rule.tasks == ("longeval_topics",) and rule.point == pytest.approx(0.5)
+
+
+def test_errors_count_as_failures_and_reference_failures_are_reported() -> None:
+    profile = load_profile(PROFILE)
+    ref = rows("f16", 50)
+    timeouts = [
+        replace(r, score=None, parsed=None, error="HTTP 504") if i < 20 else r
+        for i, r in enumerate(rows("q4_k_m", 50))
+    ]
+    (rule,), notes = derive_rules(profile, ref + timeouts, "f16")
+    assert rule.point == pytest.approx(30 / 50)  # not 30/30: the timeouts were hard samples
+    assert any("20 errors counted as failures" in n for n in notes)
+    broken_ref = [
+        replace(r, error="HTTP 500", score=None) if i < 5 else r for i, r in enumerate(ref)
+    ]
+    (rule,), notes = derive_rules(profile, broken_ref + rows("q4_k_m", 50), "f16")
+    assert rule.n == 95 and any("5 variant samples dropped" in n for n in notes)
 
 
 def test_small_or_undefined_groups_keep_the_prior() -> None:
     profile = load_profile(PROFILE)
     few = rows("f16", 5, n=10) + rows("q8_0", 5, n=10)
-    rules, skipped = derive_rules(profile, few, "f16")
-    assert not rules and "10 paired samples" in skipped[0]
-    never = rows("f16", 0) + rows("q8_0", 10)
-    rules, skipped = derive_rules(profile, never, "f16")
-    assert not rules and "the reference scored 0" in skipped[0]
-    lucky = rows("f16", 1, n=30) + rows("q4_k_m", 2, n=30)  # 2/30 vs 1/30 is not "2x"
-    rules, skipped = derive_rules(profile, lucky, "f16")
-    assert not rules and "no ratio to trust" in skipped[0]
+    rules, notes = derive_rules(profile, few, "f16")
+    assert not rules and "10 paired samples" in notes[0]
+    # 4 right of 100 is above chance (0) but too few to divide by: 5 vs 4 is not "1.25x"
+    lucky = rows("f16", 4, n=100) + rows("q4_k_m", 5, n=100)
+    rules, notes = derive_rules(profile, lucky, "f16")
+    assert not rules and "no ratio to trust" in notes[0]
 
 
 def test_long_context_samples_land_in_their_band() -> None:
@@ -91,6 +153,7 @@ def test_written_profile_keeps_comments_and_routes_by_the_rules(tmp_path: Path) 
     assert routed.decision.chosen == "q3k-mix"  # measured lossless on math: cheapest wins
     chosen = routed.decision.candidates[0]
     assert chosen.quality.source == "measured"
+    assert "gsm8k: accuracy_ratio" in text and "metric: accuracy_ratio" in text
 
 
 def _serve_shared(request: httpx.Request) -> httpx.Response:
@@ -123,4 +186,23 @@ def test_fetch_refuses_a_wrong_checksum_and_explains_offline(tmp_path: Path) -> 
         fetch(tmp_path, client=httpx.Client(transport=httpx.MockTransport(offline)))
     assert json.loads(
         Path(__file__).resolve().parents[2].joinpath("evalsuite", "sources.json").read_text()
+    )
+
+
+def test_output_ratios_reach_the_costs_and_the_policy(tmp_path: Path) -> None:
+    from gateway.routing.costs import rates
+
+    profile = load_profile(PROFILE)
+    ref = [replace(r, completion_tokens=10) for r in rows("f16", 50)]
+    wordy = [replace(r, completion_tokens=25) for r in rows("q3k-mix", 50)]
+    ratios = output_ratios(ref + wordy, "f16")
+    assert ratios["q3k-mix"].ratio == pytest.approx(2.5) and ratios["q3k-mix"].n == 100
+    out = tmp_path / "measured.yaml"
+    write_profile(PROFILE, out, [], "run-8", ratios)
+    derived = load_profile(out)
+    cost = derived.routing.costs["q3k-mix"]
+    assert cost.output_ratio == pytest.approx(2.5) and cost.prefill_tps is not None  # rates kept
+    before, after = rates(profile, "f16")["q3k-mix"], rates(derived, "f16")["q3k-mix"]
+    assert after.seconds(100, 64) - 100 / after.prefill_tps == pytest.approx(
+        2.5 * (before.seconds(100, 64) - 100 / before.prefill_tps)
     )
