@@ -54,6 +54,7 @@ EXTRAS = (
     "perplexity",
     "refusal_rate",
     "instruction_accuracy",
+    "loose_accuracy",
     "sentence_repetition",
     "token_repetition",
     "unparsed_rate",

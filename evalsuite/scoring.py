@@ -14,14 +14,16 @@ _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _LETTER = re.compile(r"^\s*(?:answer\s*(?:is)?\s*:?\s*)?\(?([A-E])\)?(?=$|[\s.):,])", re.I)
 
 
+_MARKED = re.compile(r"(?:####|answer is)[\s:]*\$?\s*(-?\d[\d,]*(?:\.\d+)?)", re.I)
+
+
 def final_number(text: str) -> str | None:
-    """GSM8K's answer: after '####' or 'The answer is' if present, else the last number."""
-    for marker in ("####", "answer is"):
-        at = text.lower().rfind(marker.lower())
-        if at >= 0:
-            found = _NUMBER.search(text[at + len(marker) :])
-            if found:
-                return _normalize(found.group())
+    """GSM8K's answer, as lm-evaluation-harness's two filters take it: the number right after
+    the last '####' or 'The answer is' (strict match), else the last number in the reply
+    (flexible extract). A number further on ("answer is eighteen. 5+13=18") is not taken."""
+    marked = _MARKED.findall(text)
+    if marked:
+        return _normalize(marked[-1])
     numbers = _NUMBER.findall(text)
     return _normalize(numbers[-1]) if numbers else None
 
@@ -51,16 +53,24 @@ def yes_no(text: str) -> bool | None:
 
 
 def option_probs(top: dict[str, float], n_options: int) -> list[float] | None:
-    """Probabilities of the option letters from one token's top logprobs (renormalized)."""
-    best: dict[str, float] = {}
+    """Probabilities of the option letters from one token's top logprobs, renormalized over
+    the letters. A letter's spellings (" A", "A") add up; lower case (" a", the article) is
+    not a letter. A letter outside the top-k gets 0: use `letter_probs` when that matters."""
+    mass: dict[str, float] = {}
     for token, logprob in top.items():
-        letter = token.strip().upper()
+        letter = token.strip()
         if len(letter) == 1 and letter in LETTERS[:n_options]:
-            best[letter] = max(best.get(letter, -math.inf), logprob)
-    if not best:
+            mass[letter] = mass.get(letter, 0.0) + math.exp(logprob)
+    if not mass:
         return None
-    peak = max(best.values())
-    weights = [math.exp(best[x] - peak) if x in best else 0.0 for x in LETTERS[:n_options]]
+    total = sum(mass.values())
+    return [mass.get(x, 0.0) / total for x in LETTERS[:n_options]]
+
+
+def letter_probs(loglikelihoods: Sequence[float]) -> list[float]:
+    """Softmax over the options' log-likelihoods (" A", " B", ... after the prompt)."""
+    peak = max(loglikelihoods)
+    weights = [math.exp(x - peak) for x in loglikelihoods]
     total = sum(weights)
     return [w / total for w in weights]
 

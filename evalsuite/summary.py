@@ -99,6 +99,8 @@ def _metrics(scored: list[Row]) -> dict[str, Any]:
     if any("instructions" in e for e in extras):
         followed = [v for e in extras for v in e["instructions"].values()]
         out["instruction_accuracy"] = sum(followed) / len(followed)
+    if any("loose" in e for e in extras):
+        out["loose_accuracy"] = sum(bool(e.get("loose")) for e in extras) / len(extras)
     lengths = defaultdict(list)
     for r, e in zip(scored, extras, strict=True):
         if "length" in e:

@@ -1,7 +1,8 @@
 """LAMBADA (language modeling): predict a passage's last word, greedy.
 
-With `--perplexity` on a completion endpoint that echoes prompt logprobs, the passage's
-perplexity is recorded too (`nll`, `tokens` per sample); endpoints that do not echo them are
+Accuracy compares the first word of the continuation with the target, both lower-cased. With
+`--perplexity` on a completion endpoint that echoes prompt logprobs, the passage's perplexity
+(with the target word as written, capitals kept) is recorded too (`nll`, `tokens` per sample); endpoints that do not echo them are
 reported as such.
 """
 
@@ -19,7 +20,8 @@ def load(root: Path, limit: int, seed: int) -> list[Sample]:
     out = []
     for i, r in sample(rows, limit, seed):
         context, word = r["text"].rsplit(" ", 1)
-        out.append(Sample(f"lambada:{i}", word.strip().lower(), {"context": context}))
+        word = word.strip()  # the target as written: perplexity scores it (2439 are capitalized)
+        out.append(Sample(f"lambada:{i}", word.lower(), {"context": context, "word": word}))
     return out
 
 
@@ -37,7 +39,7 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     extra: dict[str, object] = {}
     if ctx.perplexity and ctx.form == "completion":
         scored = await ask(
-            Request(prompt=f"{context} {s.target}", max_tokens=1, logprobs=1, echo=True)
+            Request(prompt=f"{context} {s.meta['word']}", max_tokens=1, logprobs=1, echo=True)
         )
         values = [v for v in (scored.prompt_logprobs or [])[1:] if v is not None]
         extra = {"nll": -sum(values), "tokens": len(values)} if values else {"nll": None}

@@ -1,14 +1,18 @@
 """Shared by the multiple-choice tasks (ARC, MMLU, MMLU 5-shot): prompt and scoring.
 
-With `logprobs`, the answer is the option letter with the highest probability among the next
-token's top logprobs (and that probability is the confidence, for calibration); otherwise the
-reply's first letter with a strict parser (anything else is wrong, and counted as unparsed).
+With `logprobs`, the answer is the option letter with the highest log-likelihood, and the
+softmax over the options is the confidence (for calibration). Completion form: as
+lm-evaluation-harness does, each continuation " A", " B", ... is scored after the prompt (one
+echo request per option; a letter is one token). Chat form: from the first answer token's top
+logprobs (chat has no echo); the confidence is only kept when every letter is among them.
+Without `logprobs`: the reply's first letter with a strict parser (anything else is wrong, and
+counted as unparsed).
 """
 
 from __future__ import annotations
 
-from evalsuite.scoring import LETTERS, option_probs, strict_letter
-from evalsuite.types import Ask, Context, Outcome, Request, Sample
+from evalsuite.scoring import LETTERS, letter_probs, option_probs, strict_letter
+from evalsuite.types import Ask, Context, Outcome, Reply, Request, Sample
 
 INSTRUCTION = "Answer with the letter of the correct option."
 
@@ -19,14 +23,25 @@ def block(question: str, options: list[str], answer: int | None = None) -> str:
     return "\n".join([*lines, tail])
 
 
+async def _loglikelihoods(prompt: str, n: int, ask: Ask) -> tuple[list[float], Reply] | Reply:
+    """log P(" X" | prompt) for each option letter, from echoed prompt logprobs."""
+    values = []
+    reply = Reply()
+    for letter in LETTERS[:n]:
+        reply = await ask(Request(prompt=f"{prompt} {letter}", max_tokens=1, logprobs=1, echo=True))
+        last = (reply.prompt_logprobs or [None])[-1]
+        if reply.error or last is None:
+            return reply if reply.error else Reply(error="the endpoint echoed no prompt logprobs")
+        values.append(last)
+    return values, reply
+
+
 async def ask_choice(sample: Sample, prompt: str, ask: Ask, ctx: Context) -> Outcome:
     n = len(sample.meta["options"])
-    if ctx.form == "completion":  # with logprobs only the first token matters
-        req = Request(
-            prompt=prompt,
-            max_tokens=1 if ctx.logprobs else 2,
-            logprobs=20 if ctx.logprobs else None,
-        )
+    if ctx.form == "completion" and ctx.logprobs:
+        return await _by_loglikelihood(sample, prompt, n, ask)
+    if ctx.form == "completion":
+        req = Request(prompt=prompt, max_tokens=2)
     else:
         req = Request(
             messages=(("user", f"{prompt.rsplit('Answer:', 1)[0]}{INSTRUCTION}"),),
@@ -36,14 +51,33 @@ async def ask_choice(sample: Sample, prompt: str, ask: Ask, ctx: Context) -> Out
     reply = await ask(req)
     if reply.error:
         return Outcome.failed(reply, req)
-    probs = option_probs(reply.top_logprobs[0], n) if ctx.logprobs and reply.top_logprobs else None
+    top = reply.top_logprobs[0] if ctx.logprobs and reply.top_logprobs else {}
+    probs = option_probs(top, n)
     extra: dict[str, object] = {"scored_by": "generated letter"}
     choice: str | None
     if probs is not None:
         choice = LETTERS[max(range(n), key=probs.__getitem__)]
-        extra = {"scored_by": "logprobs", "confidence": max(probs), "probs": probs}
+        extra = {"scored_by": "top logprobs", "probs": probs}
+        if all(probs):  # every letter among the top-k: a confidence worth calibrating
+            extra["confidence"] = max(probs)
     else:
         choice = strict_letter(reply.text, n)
         extra["unparsed"] = choice is None
     score = float(choice == LETTERS[sample.target])
     return Outcome(score, choice, reply.text, req.shown(), reply.latency_s, extra=extra)
+
+
+async def _by_loglikelihood(sample: Sample, prompt: str, n: int, ask: Ask) -> Outcome:
+    """The generated answer first (agreement and KL compare it), then each option scored."""
+    answer = Request(prompt=prompt, max_tokens=2)
+    generated = await ask(answer)
+    if generated.error:
+        return Outcome.failed(generated, answer)
+    scored = await _loglikelihoods(prompt, n, ask)
+    if isinstance(scored, Reply):
+        return Outcome.failed(scored, answer)
+    probs = letter_probs(scored[0])
+    choice = LETTERS[max(range(n), key=probs.__getitem__)]
+    extra = {"scored_by": "log-likelihood", "confidence": max(probs), "probs": probs}
+    score = float(choice == LETTERS[sample.target])
+    return Outcome(score, choice, generated.text, answer.shown(), generated.latency_s, extra=extra)

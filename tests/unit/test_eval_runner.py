@@ -21,7 +21,8 @@ from quantgate.vocabulary import TASKS as TASKS_VOCAB
 
 
 class Fake:
-    """Answers ' A' (with option logprobs) as `good`, ' D' as `bad`; `broken` fails with 500."""
+    """Answers ' A' (with option logprobs) as `good`, ' D' as `bad`; `broken` fails with 500.
+    Echo requests (an option's log-likelihood) get -0.1 for its letter, -3 for the others."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -32,6 +33,19 @@ class Fake:
         if body["model"] == "broken":
             return httpx.Response(500, json={"error": {"message": "boom"}})
         letter = " A" if body["model"] == "good" else " D"
+        if body.get("echo"):
+            base, option = body["prompt"][:-2], body["prompt"][-2:]
+            choice = {
+                "text": body["prompt"] + "\n",
+                "finish_reason": "length",
+                "logprobs": {
+                    "tokens": [base, option, "\n"],
+                    "token_logprobs": [None, -0.1 if option == letter else -3.0, -0.5],
+                    "top_logprobs": [None, {option: -0.1}, {"\n": -0.5}],
+                    "text_offset": [0, len(base), len(body["prompt"])],
+                },
+            }
+            return httpx.Response(200, json={"choices": [choice]})
         top = {letter: -0.1, " B": -3.0}
         choice = {
             "text": letter,
@@ -72,11 +86,13 @@ def run(
 def test_rows_scores_and_a_resumed_run_asks_nothing_new(tmp_path: Path) -> None:
     fake = Fake()
     rows = run(fake, tmp_path, "good", "bad")
-    assert len(rows) == 2 * 2 * 6 and len(fake.calls) == 24
-    assert {x.extra["scored_by"] for x in rows} == {"logprobs"}
+    options = sum(len(r.extra["probs"]) for r in rows)
+    assert len(rows) == 2 * 2 * 6 and len(fake.calls) == 24 + options  # answer + each option
+    assert {x.extra["scored_by"] for x in rows} == {"log-likelihood"}
     assert all(r.parsed == "A" for r in rows if r.variant == "good")
+    assert all(r.parsed == "D" for r in rows if r.variant == "bad")
     again = run(fake, tmp_path, "good", "bad")
-    assert len(fake.calls) == 24  # every reply came from the cache
+    assert len(fake.calls) == 24 + options  # every reply came from the cache
     assert [r.score for r in again] == [r.score for r in rows]
 
 
@@ -153,3 +169,22 @@ def test_a_task_must_name_a_routing_class() -> None:
             name="t", ability="reasoning", route_task="maths", metric="m", load=nothing, run=nothing
         )  # type: ignore[arg-type]
     assert all(t.route_task in TASKS_VOCAB for t in TASKS.values())
+
+
+def test_lambada_perplexity_scores_the_target_as_written() -> None:
+    from evalsuite.tasks.lambada import LAMBADA
+    from evalsuite.types import Reply
+
+    samples = LAMBADA.load(data_dir(), 0, 0)
+    capital = next(s for s in samples if s.meta["word"][0].isupper())
+    asked: list[Request] = []
+
+    async def ask(req: Request) -> Reply:
+        asked.append(req)
+        return Reply(text=" " + capital.meta["word"], prompt_logprobs=[None, -1.0, -2.0])
+
+    outcome = anyio.run(LAMBADA.run, capital, ask, Context(perplexity=True))
+    assert outcome.score == 1.0  # accuracy: case-insensitive
+    assert asked[1].echo and asked[1].prompt is not None
+    assert asked[1].prompt.endswith(" " + capital.meta["word"])  # perplexity: capital kept
+    assert capital.target == capital.meta["word"].lower()

@@ -29,6 +29,8 @@ from evalsuite.scoring import (
         ("The answer is $1,250.00 in total", "1250"),
         ("It costs 12.50 dollars, then 3.", "3"),
         ("The answer is -4", "-4"),
+        ("The answer is eighteen. 5+13=18", "18"),  # not the 5 further on: the last number
+        ("The answer is: $42.", "42"),
         ("no digits at all", None),
         ("", None),
     ],
@@ -76,7 +78,16 @@ def test_option_probs_from_top_logprobs() -> None:
     assert probs is not None
     assert probs[0] > probs[1] > 0 and probs[2] == probs[3] == 0
     assert math.isclose(sum(probs), 1.0)
+    # the spellings of a letter add up (log-sum-exp), they do not take the max
+    a = math.exp(-1.0) + math.exp(-3.0)
+    assert probs[0] == pytest.approx(a / (a + math.exp(-2.0)))
     assert option_probs({"\n": -0.1, " Paris": -1.0}, 4) is None
+
+
+def test_option_probs_ignore_lower_case_tokens() -> None:
+    """ " a" is the article, not option A."""
+    probs = option_probs({" a": -0.1, " B": -2.0}, 4)
+    assert probs == [0.0, 1.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize(
