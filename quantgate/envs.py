@@ -54,6 +54,13 @@ ENVS: dict[str, EnvSpec] = {
         check="import llmcompressor, transformers, gguf",
         minutes=4,
     ),
+    # lm-evaluation-harness against OpenAI-compatible endpoints only (no torch: models load
+    # lazily, and the api extra needs none)
+    "lm-eval": EnvSpec(
+        requirements=["lm-eval[api]==0.4.13"],
+        check="import lm_eval, datasets",
+        minutes=2,
+    ),
     "autoawq": EnvSpec(
         requirements=["torch==2.13.0", "autoawq==0.2.9", "transformers>=4.45,<4.52"],
         constraints=[TORCH_CPU],

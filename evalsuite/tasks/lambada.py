@@ -2,8 +2,8 @@
 
 Accuracy compares the first word of the continuation with the target, both lower-cased. With
 `--perplexity` on a completion endpoint that echoes prompt logprobs, the passage's perplexity
-(with the target word as written, capitals kept) is recorded too (`nll`, `tokens` per sample); endpoints that do not echo them are
-reported as such.
+(with the target word as written, capitals kept) is recorded too (`nll`, `tokens` per
+sample); endpoints that do not echo them are reported as such.
 """
 
 from __future__ import annotations

@@ -29,7 +29,15 @@ def eval_command(
     ),
     variants: str | None = typer.Option(None, help="comma-separated subset of the variants"),
     reference: str | None = typer.Option(None, help="variant scores are normalized to"),
-    tasks: str | None = typer.Option(None, help="comma-separated tasks (default: all)"),
+    tasks: str | None = typer.Option(
+        None, help="comma-separated tasks (default: all; `none` with --lm-eval runs only those)"
+    ),
+    lm_eval: str | None = typer.Option(
+        None,
+        "--lm-eval",
+        help="comma-separated lm-evaluation-harness tasks from evalsuite/lm_eval_tasks/, run "
+        "through the same endpoints into the same run (quantgate_lambada, quantgate_arc_easy)",
+    ),
     limit: int = typer.Option(50, help="samples per task (0: all)"),
     task_limit: list[str] | None = typer.Option(
         None, help="TASK=N: another sample count for one task (repeatable)"
@@ -71,6 +79,7 @@ def eval_command(
         variants=variants,
         reference=reference,
         tasks=tasks,
+        lm_eval=lm_eval,
         task_limit=task_limit or [],
         form=form,
         judge=judge,
@@ -105,6 +114,7 @@ class Plan:
     """What `quantgate eval` will run, checked before anything starts."""
 
     tasks: list[Any]  # evalsuite Task objects
+    lm_eval: list[Any]  # evalsuite.lm_eval.LmEvalTask objects
     limits: dict[str, int]
     run_dir: Path
     data_dir: Path
@@ -134,6 +144,7 @@ def _plan(
     variants: str | None,
     reference: str | None,
     tasks: str | None,
+    lm_eval: str | None,
     task_limit: list[str],
     form: str,
     judge: str | None,
@@ -142,15 +153,19 @@ def _plan(
 ) -> Plan:
     """Parse and check the options: tasks, limits, targets, the reference, the judge."""
     from evalsuite.client import Endpoint
+    from evalsuite.lm_eval import select as select_lm_eval
     from evalsuite.tasks import select
     from quantgate.data import data_dir as find_data
 
     if form not in ("completion", "chat"):
         raise ConfigError(f"--form must be completion or chat, not {form!r}")
     try:
-        chosen = select(tasks)
+        chosen = [] if tasks == "none" else select(tasks)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    harness = select_lm_eval(lm_eval) if lm_eval else []
+    if not chosen and not harness:
+        raise ConfigError("nothing to run: --tasks none needs --lm-eval TASKS")
     limits = {}
     for spec in task_limit:
         name, _, count = spec.partition("=")
@@ -161,7 +176,8 @@ def _plan(
     if judge:
         url, _, model = judge.partition("#")
         judge_endpoint = Endpoint(url, model or "judge")
-    common: dict[str, Any] = {"tasks": chosen, "limits": limits, "run_dir": run_dir}
+    common: dict[str, Any] = {"tasks": chosen, "lm_eval": harness, "limits": limits}
+    common["run_dir"] = run_dir
     common |= {"form": form, "data_dir": find_data(data_dir), "judge": judge_endpoint}
     if endpoint:
         parsed = []
@@ -222,7 +238,36 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
             for endpoint in endpoints:
                 await endpoint.aclose()
 
-    return anyio.run(run)
+    rows: list[Any] = anyio.run(run)
+    if plan.lm_eval:
+        rows += _run_lm_eval(plan, targets, options["limit"])
+    return rows
+
+
+def _run_lm_eval(plan: Plan, targets: list[Any], limit: int) -> list[Any]:
+    """lm-evaluation-harness in its managed environment, one variant after another."""
+    from evalsuite import lm_eval
+    from quantgate.envs import ensure_env
+    from quantgate.locations import default_root
+
+    python = ensure_env("lm-eval", typer.echo)
+    rows: list[Any] = []
+    for target in targets:
+        names = ", ".join(t.name for t in plan.lm_eval)
+        typer.echo(f"lm-eval {names} on {target.variant} (log: {plan.run_dir}/lm-eval/)")
+        rows += lm_eval.run(
+            python,
+            plan.lm_eval,
+            variant=target.variant,
+            base_url=str(target.endpoint.http.base_url),
+            model=target.endpoint.model,
+            run_dir=plan.run_dir,
+            data_dir=plan.data_dir,
+            limit=limit,
+            chat=plan.form == "chat",
+            cache=default_root() / "lm-eval-hf",
+        )
+    return rows
 
 
 def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[Any]) -> None:
@@ -237,6 +282,7 @@ def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[
             t.variant: f"{t.endpoint.http.base_url} model={t.endpoint.model}" for t in targets
         },
         "tasks": [t.name for t in plan.tasks],
+        "lm_eval": [t.name for t in plan.lm_eval],
         "task_limits": plan.limits,
         "data_dir": str(plan.data_dir),
         "reference": plan.reference,

@@ -253,10 +253,16 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
                 assert v["skipped"] == 2  # 3.8k and 7.8k tokens do not fit 2048
             assert v["n"] >= 1 and 0 <= v["score"] <= 1, (name, variant, v)
     assert summary["tasks"]["mmlu"]["variants"][spec.reference]["ece"] is not None
+    assert summary["tasks"]["arc_easy"]["chance"] > 0.2
+    assert summary["tasks"]["strategyqa"]["reference_above_chance"] in (True, False)
+    lambada = summary["tasks"]["lambada"]["variants"][spec.lowest]
+    assert 0 <= lambada["agreement"] <= 1 and lambada["kl_n"] == 2 and lambada["kl"] >= 0
+    assert lambada["length_ratio"] > 0
     for name in (
         "report.md",
         "report.html",
         "samples.jsonl",
+        "plots/agreement_kl.png",
         "plots/normalized_by_ability.png",
         "plots/longeval_by_length.png",
         "plots/repetition.png",
@@ -277,4 +283,47 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
     derived_profile = load_profile(out)
     rules = derived_profile.routing.rules
     assert all(r.evidence.source == "measured" and r.variant == spec.lowest for r in rules)
-    assert "no rule (priors stay)" in derived.stdout
+    assert all(r.evidence.metric in ("accuracy_ratio", "agreement") for r in rules)
+    assert f"wrote {out}" in " ".join(derived.stdout.split())
+
+
+def test_lm_eval_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
+    """lm-evaluation-harness on one local task against two real variants, into one run."""
+    spec, base = demo
+    if spec.profile != "demo-llamacpp.yaml":
+        pytest.skip("runs on the llama.cpp demo")
+    variants = [spec.reference, spec.lowest]
+    done = subprocess.run(
+        quantgate(
+            "eval",
+            "--profile",
+            str(REPO / "profiles" / spec.profile),
+            "--gateway",
+            base + "/v1",
+            "--variants",
+            ",".join(variants),
+            "--tasks",
+            "none",
+            "--lm-eval",
+            "quantgate_lambada",
+            "--limit",
+            "6",
+            "--out",
+            str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    (run,) = list(tmp_path.iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    task = summary["tasks"]["quantgate_lambada"]
+    assert task["route_task"] == "general" and task["chance"] == 0.0
+    for variant in variants:
+        v = task["variants"][variant]
+        assert v["n"] == 6 and v["errors"] == 0 and 0 <= v["score"] <= 1
+    assert 0 <= task["variants"][spec.lowest]["agreement"] <= 1
+    rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
+    assert {r["variant"] for r in rows} == set(variants) and all(r["response"] for r in rows)
+    assert "quantgate_lambada" in (run / "report.md").read_text()
