@@ -86,7 +86,8 @@ class Context:
     """How a run asks: prompt form, option logprobs, an optional judge, the variant's context."""
 
     form: Form = "completion"
-    logprobs: bool = False
+    logprobs: bool = False  # multiple choice by the first answer token's top-20 logprobs
+    loglikelihood: bool = False  # ... by each option's log-likelihood (echo; completion form)
     perplexity: bool = False  # echo the prompt's logprobs (costly on llama-cpp-python)
     judge: Ask | None = None
     max_context: int | None = None

@@ -1,12 +1,13 @@
 """Shared by the multiple-choice tasks (ARC, MMLU, MMLU 5-shot): prompt and scoring.
 
-With `logprobs`, the answer is the option letter with the highest log-likelihood, and the
-softmax over the options is the confidence (for calibration). Completion form: as
-lm-evaluation-harness does, each continuation " A", " B", ... is scored after the prompt (one
-echo request per option; a letter is one token). Chat form: from the first answer token's top
-logprobs (chat has no echo); the confidence is only kept when every letter is among them.
-Without `logprobs`: the reply's first letter with a strict parser (anything else is wrong, and
-counted as unparsed).
+With `loglikelihood` (completion form), as lm-evaluation-harness scores: each continuation
+" A", " B", ... is scored after the prompt (one echo request per option; a letter is one
+token), and the softmax over the options is the confidence (for calibration). Echoed prompt
+logprobs cost seconds a request on llama-cpp-python (it sorts the 262k vocabulary in Python
+for every prompt position), so this is opt-in. With `logprobs`: the option letters among the
+first answer token's top-20 logprobs (spellings summed); the confidence is only kept when
+every letter is among them. Otherwise: the reply's first letter with a strict parser
+(anything else is wrong, and counted as unparsed).
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ async def _loglikelihoods(prompt: str, n: int, ask: Ask) -> tuple[list[float], R
 
 async def ask_choice(sample: Sample, prompt: str, ask: Ask, ctx: Context) -> Outcome:
     n = len(sample.meta["options"])
-    if ctx.form == "completion" and ctx.logprobs:
+    if ctx.form == "completion" and ctx.loglikelihood:
         return await _by_loglikelihood(sample, prompt, n, ask)
     if ctx.form == "completion":
-        req = Request(prompt=prompt, max_tokens=2)
+        req = Request(prompt=prompt, max_tokens=2, logprobs=20 if ctx.logprobs else None)
     else:
         req = Request(
             messages=(("user", f"{prompt.rsplit('Answer:', 1)[0]}{INSTRUCTION}"),),

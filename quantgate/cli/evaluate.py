@@ -45,7 +45,12 @@ def eval_command(
     seed: int = typer.Option(0, help="sample selection and few-shot exemplars"),
     form: str = typer.Option("completion", help="completion (base models) or chat"),
     logprobs: bool = typer.Option(
-        False, help="score multiple choice by option logprobs, measure calibration and perplexity"
+        False, help="score multiple choice by the answer token's top-20 logprobs (calibration)"
+    ),
+    loglikelihood: bool = typer.Option(
+        False,
+        help="score multiple choice by each option's log-likelihood, as lm-eval does (echo: "
+        "seconds a request on llama-cpp-python)",
     ),
     perplexity: bool = typer.Option(
         False, help="LAMBADA perplexity from echoed prompt logprobs (slow on llama-cpp-python)"
@@ -88,6 +93,7 @@ def eval_command(
     )
     settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
     settings |= {"logprobs": logprobs, "judge": judge, "top_logprobs": top_logprobs}
+    settings["loglikelihood"] = loglikelihood
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
         targets = plan.targets(server[1] if server else gateway)
@@ -98,6 +104,7 @@ def eval_command(
                 limit=limit,
                 seed=seed,
                 logprobs=logprobs,
+                loglikelihood=loglikelihood,
                 perplexity=perplexity,
                 top_logprobs=top_logprobs or None,
                 concurrency=concurrency,
@@ -217,6 +224,7 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
     context = Context(
         form=plan.form,  # type: ignore[arg-type]
         logprobs=options.pop("logprobs"),
+        loglikelihood=options.pop("loglikelihood"),
         perplexity=options.pop("perplexity"),
         judge=plan.judge.ask if plan.judge else None,
         top_logprobs=options.pop("top_logprobs"),

@@ -15,9 +15,15 @@ GSM8K = "A baker makes 24 muffins and sells 3 boxes of 6. How many muffins are l
 
 
 def test_profile_check_shows_the_routing_quality_per_band() -> None:
-    result = runner.invoke(app, ["profile", "check", str(PROFILES / "demo-llamacpp.yaml")])
+    from gateway.routing.quality import quality_table
+    from quantgate.profile import load_profile
+
+    path = PROFILES / "demo-llamacpp.yaml"
+    result = runner.invoke(app, ["profile", "check", str(path)])
     assert result.exit_code == 0, result.output
-    assert "routing quality, band short" in result.output and "0.873p" in result.output
+    q = quality_table(load_profile(path))[("code", "short", "q4_k_m")]
+    shown = f"{q.value:.3f}{'m' if q.source == 'measured' else 'p'}"
+    assert "routing quality, band short" in result.output and shown in result.output
 
 
 def test_route_prints_the_decision() -> None:

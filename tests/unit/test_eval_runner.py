@@ -78,7 +78,7 @@ def run(
             limit=6,
             seed=0,
             run_dir=run_dir,
-            context=Context(logprobs=True),
+            context=Context(loglikelihood=True),
         )
     )
 
@@ -188,3 +188,20 @@ def test_lambada_perplexity_scores_the_target_as_written() -> None:
     assert asked[1].echo and asked[1].prompt is not None
     assert asked[1].prompt.endswith(" " + capital.meta["word"])  # perplexity: capital kept
     assert capital.target == capital.meta["word"].lower()
+
+
+def test_top_logprobs_scoring_needs_no_echo(tmp_path: Path) -> None:
+    fake = Fake()
+    rows = anyio.run(
+        lambda: run_eval(
+            select("arc_easy"),
+            targets(fake, "good"),
+            data_dir=data_dir(),
+            limit=4,
+            seed=0,
+            run_dir=tmp_path,
+            context=Context(logprobs=True),
+        )
+    )
+    assert len(fake.calls) == 4 and not any(c.get("echo") for c in fake.calls)
+    assert all(r.extra["scored_by"] == "top logprobs" and r.parsed == "A" for r in rows)

@@ -92,9 +92,9 @@ def test_short_general_question_takes_the_cheapest_admissible_variant(demo: Prof
     assert d.task == "general" and d.band == "short"
     admissible = [c for c in d.candidates if c.status in ("chosen", "fallback")]
     assert d.chosen == min(admissible, key=lambda c: c.predicted_s).variant
-    if demo.model_dump()["routing"]["reference"] == "f16":  # llama.cpp: a W4 variant is fastest
-        assert w_bits(demo, d.chosen) < 8
-        assert d.chosen == "q3k-mix"
+    assert all(c.quality.value >= 1 - d.tolerance for c in admissible)
+    too_lossy = [c for c in d.candidates if c.status == "below-tolerance"]
+    assert all(c.quality.value < 1 - d.tolerance for c in too_lossy)
 
 
 def test_weight_only_w4_wins_decode_heavy_w8a8_prefill_heavy_with_default_costs() -> None:
