@@ -59,7 +59,7 @@ integration: install artifacts
 
 ## benchmarks that need no servers: the task classifier's held-out report, routing cost
 bench: install
-	$(BIN)/python bench/classifier_report.py
+	PYTHONPATH=. $(BIN)/python bench/classifier_report.py
 	$(BIN)/python bench/routing_cost.py
 
 ## refit the task classifier's weights from ../shared/datasets (a unit test checks they match)

@@ -180,14 +180,23 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
     decision = httpx.post(base + "/v1/route", json={"model": MODEL, "prompt": PROMPTS[0]}).json()
     assert completion.usage.prompt_tokens == decision["candidates"][0]["prompt_tokens"]
 
-    general = [{"role": "user", "content": "Tell me about the history of the Eiffel Tower."}]
+    # a general prompt goes to a variant within tolerance by the profile's evidence: measured
+    # where the profile holds measurements for general/short (the llama.cpp demo does)
+    general = [{"role": "user", "content": "Hello there, my friend. Tell me about Paris."}]
     raw = client.chat.completions.with_raw_response.create(
         model=MODEL, messages=general, max_tokens=8, temperature=0
     )
     assert raw.headers["x-quantgate-task"] == "general"
-    assert raw.headers["x-quantgate-variant"] == spec.cheap_general, raw.headers[
-        "x-quantgate-route"
-    ]
+    decision = httpx.post(base + "/v1/route", json={"model": MODEL, "messages": general}).json()
+    served = raw.headers["x-quantgate-variant"]
+    assert served == decision["chosen"], raw.headers["x-quantgate-route"]
+    chosen = next(c for c in decision["candidates"] if c["variant"] == served)
+    assert chosen["quality"] >= 1 - decision["tolerance"]
+    rules = spec.data["routing"].get("rules") or []
+    if any(r["task"] == "general" and r["band"] == "short" for r in rules):
+        assert chosen["quality_source"] in ("measured", "reference"), chosen
+        below = [c["variant"] for c in decision["candidates"] if c["status"] == "below-tolerance"]
+        assert spec.lowest in below  # measured far below the reference on general text
 
     strict = client.chat.completions.with_raw_response.create(
         model=MODEL,
