@@ -10,6 +10,7 @@
         ├── InvalidRequest          400 invalid_request_error (param names the field)
         │   ├── ModelNotFound       404 model_not_found
         │   ├── RequestTooLarge     413 request_too_large
+        │   ├── UnsupportedMediaType  415 unsupported_media_type (the body must be JSON)
         │   ├── ContextLengthExceeded  400 context_length_exceeded (names the limit)
         │   ├── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
         │   └── UnsupportedParameter  400 unsupported_parameter (names the field and variant)
@@ -91,6 +92,11 @@ class ModelNotFound(InvalidRequest):
 class RequestTooLarge(InvalidRequest):
     status = 413
     code = "request_too_large"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ContextLengthExceeded(InvalidRequest):

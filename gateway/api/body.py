@@ -1,4 +1,11 @@
-"""Read and validate a JSON request body: size limit, JSON, schema."""
+"""Read and validate a JSON request body: media type, size limit, JSON, schema.
+
+Bad input is a 4xx in the OpenAI envelope, never a 500: the body must be declared JSON (a web
+page cannot POST `text/plain` to a local gateway without a CORS preflight), at most
+`max_body_bytes`, valid UTF-8 JSON without NaN or Infinity, nested at most MAX_DEPTH deep, with
+no lone surrogate in a string (it cannot be re-encoded for the upstream) and no integer
+beyond 64 bits.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,22 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from quantgate.errors import InvalidRequest, RequestTooLarge
+from quantgate.errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
+MAX_DEPTH = 32  # arrays and objects inside each other
+MAX_INT = 2**63  # integers beyond int64 overflow in engines and in float conversions
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        shown = media or "none"
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {shown}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"request body is {declared} bytes; the limit is {limit} bytes")
@@ -23,12 +40,43 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         if len(chunks) > limit:
             raise RequestTooLarge(f"request body exceeds the limit of {limit} bytes")
     try:
-        data = json.loads(chunks)
-    except ValueError as exc:
+        data = json.loads(chunks, parse_constant=_no_constants)
+    except RecursionError as exc:
+        raise InvalidRequest(f"request body is nested more than {MAX_DEPTH} deep") from exc
+    except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
+    _check_values(data)
     return data
+
+
+def _check_values(data: Any) -> None:
+    """Depth, strings that UTF-8 can encode, integers in range; iteratively (no recursion)."""
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InvalidRequest(f"request body is nested more than {MAX_DEPTH} deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _encodable(key)
+                todo.append((item, depth + 1))
+        elif isinstance(value, str):
+            _encodable(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
+            raise InvalidRequest(f"the number {str(value)[:20]}... is out of range")
+
+
+def _encodable(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(
+            "request body holds a lone surrogate (\\ud800-\\udfff): not valid Unicode"
+        ) from exc
 
 
 def validate(schema: type[M], data: dict[str, Any]) -> M:

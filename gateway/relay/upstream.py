@@ -9,6 +9,7 @@ caller's fault, not the variant's, and is returned as a reply to pass through.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent
 
 from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+
+log = logging.getLogger("quantgate.gateway")
 
 
 @dataclass
@@ -164,12 +167,15 @@ class Upstream:
             raise UpstreamError(f"variant {self.name}: {path} did not answer JSON") from exc
 
     def _transport_error(self, exc: httpx.TransportError) -> UpstreamError:
-        reason = str(exc) or type(exc).__name__
+        """The client's message names the variant and the kind of failure; the address and
+        the OS's reason go to the log only."""
+        kind = type(exc).__name__
+        log.warning("variant %s at %s: %s: %s", self.name, self.url, kind, exc)
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-            return UpstreamUnavailable(f"variant {self.name} unreachable at {self.url}: {reason}")
+            return UpstreamUnavailable(f"variant {self.name} unreachable ({kind})")
         if isinstance(exc, httpx.TimeoutException):
-            return UpstreamTimeout(f"variant {self.name} timed out: {reason}")
-        return UpstreamError(f"variant {self.name} failed: {reason}")
+            return UpstreamTimeout(f"variant {self.name} timed out ({kind})")
+        return UpstreamError(f"variant {self.name} failed ({kind})")
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -68,6 +70,116 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient, raw: bytes) -> N
     assert error_of(r)["type"] == "invalid_request_error"
 
 
+DEEP = b'{"model": "demo", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+BAD_INPUTS = [
+    # (name, raw body, status, code)
+    ("deep nesting beyond the parser", DEEP, 400, "invalid_request"),
+    (
+        "nesting beyond MAX_DEPTH",
+        b'{"model": "demo", "metadata": ' + b'{"a":' * 40 + b"1" + b"}" * 40 + b"}",
+        400,
+        "invalid_request",
+    ),
+    (
+        "lone surrogate in content",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "\\ud800"}]}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "lone surrogate in a forwarded field",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "user": "\\udfff"}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "lone surrogate in a key",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "\\ud800": 1}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "400-digit max_tokens",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "max_tokens": '
+        + b"9" * 400
+        + b"}",
+        400,
+        "invalid_request",
+    ),
+    (
+        "NaN temperature",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "Infinity",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "top_p": -Infinity}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "invalid UTF-8",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "\xff\xfe"}]}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "control characters in strings",
+        b'{"model": "demo\x01", "messages": []}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "huge array",
+        b'{"model": "demo", "stop": [' + b'"x",' * 20000 + b'"x"]}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "unknown model",
+        b'{"model": "nope", "messages": [{"role": "user", "content": "hi"}]}',
+        404,
+        "model_not_found",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "status", "code"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)
+async def test_bad_input_is_a_4xx_in_the_envelope(
+    client: httpx.AsyncClient,
+    upstreams: FakeUpstreams,
+    name: str,
+    raw: bytes,
+    status: int,
+    code: str,
+) -> None:
+    r = await client.post(
+        "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == status, (name, r.text[:300])
+    assert error_of(r)["code"] == code
+    assert all(v == [] for v in upstreams.received.values())
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_only_json_bodies_are_read(
+    client: httpx.AsyncClient, upstreams: FakeUpstreams, media: str | None
+) -> None:
+    """A web page may POST text/plain or a form cross-origin without a preflight: refused."""
+    headers = {"content-type": media} if media else {}
+    r = await client.post("/v1/chat/completions", content=json.dumps(CHAT), headers=headers)
+    assert r.status_code == 415 and error_of(r)["code"] == "unsupported_media_type"
+    ok = await client.post(
+        "/v1/chat/completions",
+        content=json.dumps(CHAT),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200
+
+
 async def test_body_over_limit_is_413(make_app) -> None:
     app = make_app(max_body_bytes=1000)
     big = {**CHAT, "messages": [{"role": "user", "content": "x" * 2000}]}
@@ -82,7 +194,8 @@ async def test_body_over_limit_is_413(make_app) -> None:
             yield b"x" * 2000
             yield b'"}]}'
 
-        r = await c.post("/v1/chat/completions", content=body())
+        json_type = {"content-type": "application/json"}
+        r = await c.post("/v1/chat/completions", content=body(), headers=json_type)
         assert r.status_code == 413
 
 
