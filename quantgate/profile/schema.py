@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from quantgate.vocabulary import TASKS
 
@@ -122,6 +130,13 @@ class Calibration(_Strict):
     seed: int = 0
 
 
+class WeightQuant(_Strict):
+    """How integer weights are grouped and whether they carry a zero point."""
+
+    group_size: int = Field(gt=0, description="weights per scale (the W4A16 preset: 128)")
+    symmetric: bool = Field(True, description="false: a zero point per group as well")
+
+
 class LlmCompressor(_Strict):
     """An llm-compressor recipe (run in its own environment)."""
 
@@ -130,6 +145,23 @@ class LlmCompressor(_Strict):
     scheme: Literal["W8A8", "W4A16", "FP8_DYNAMIC"]
     method: Literal["smoothquant+gptq", "gptq", "awq", "rtn"]
     calibration: Calibration = Field(default_factory=lambda: Calibration())
+    weights: WeightQuant | None = Field(
+        None, description="W4A16 only: the weights' group size and symmetry instead of the preset's"
+    )
+
+    @model_validator(mode="after")
+    def _weights_for_w4(self) -> LlmCompressor:
+        if self.weights is not None and self.scheme != "W4A16":
+            raise ValueError("`weights` applies to scheme W4A16 only")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_weights(self, handler: Any) -> Any:
+        """Recipes without `weights` serialize (and so cache) as they did before it existed."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("weights") is None:
+            data.pop("weights", None)
+        return data
 
 
 class AutoAwq(_Strict):

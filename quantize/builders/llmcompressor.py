@@ -24,5 +24,6 @@ def build(recipe: LlmCompressor, source: Path | None, out: Path, log: IO[str]) -
         "method": recipe.method,
         "texts": texts,
         "max_seq_len": recipe.calibration.max_seq_len,
+        "weights": recipe.weights.model_dump() if recipe.weights else None,
     }
     run_worker("quantize", "llmcompressor_run.py", job, out, log)

@@ -25,14 +25,23 @@ def _skip_pinning_on_cpu() -> None:
 GEMMA3_SMOOTHQUANT = [[["re:.*down_proj$"], "re:.*up_proj$"]]
 
 
-def recipe(scheme: str, method: str, architecture: str) -> list:
+def _groups(weights: dict) -> dict:
+    """A W4A16 scheme with the recipe's group size and symmetry instead of the preset's."""
+    spec = {"num_bits": 4, "type": "int", "strategy": "group", **weights}
+    return {"group_0": {"targets": ["Linear"], "weights": spec}}
+
+
+def recipe(scheme: str, method: str, architecture: str, weights: dict | None = None) -> list:
     from llmcompressor.modifiers.quantization import GPTQModifier, QuantizationModifier
 
     ignore = ["lm_head"]
+    how = (
+        {"config_groups": _groups(weights)} if weights else {"targets": "Linear", "scheme": scheme}
+    )
     if method == "rtn":
-        return [QuantizationModifier(targets="Linear", scheme=scheme, ignore=ignore)]
+        return [QuantizationModifier(ignore=ignore, **how)]
     if method == "gptq":
-        return [GPTQModifier(targets="Linear", scheme=scheme, ignore=ignore)]
+        return [GPTQModifier(ignore=ignore, **how)]
     if method == "smoothquant+gptq":
         from llmcompressor.modifiers.smoothquant import SmoothQuantModifier
 
@@ -44,7 +53,9 @@ def recipe(scheme: str, method: str, architecture: str) -> list:
     if method == "awq":
         from llmcompressor.modifiers.awq import AWQModifier
 
-        return [AWQModifier(targets=["Linear"], scheme=scheme, ignore=ignore)]
+        if not weights:
+            how = {"targets": ["Linear"], "scheme": scheme}
+        return [AWQModifier(ignore=ignore, **how)]
     raise SystemExit(f"unknown method {method}")
 
 
@@ -60,7 +71,7 @@ def main(job: dict) -> None:
     tokenizer = AutoTokenizer.from_pretrained(job["source"])
     max_len = int(job["max_seq_len"])
     architecture = type(model).__name__
-    modifiers = recipe(job["scheme"], job["method"], architecture)
+    modifiers = recipe(job["scheme"], job["method"], architecture, job.get("weights"))
     if not job["texts"]:  # round-to-nearest needs no calibration data
         print(f"{job['method']} {job['scheme']} without calibration", flush=True)
         oneshot(model=model, recipe=modifiers)

@@ -56,4 +56,6 @@ def test_eval_refuses_unknown_tasks_and_variants() -> None:
     assert isinstance(result.exception, ConfigError) and "--lm-eval" in str(result.exception)
     args = ["eval", "--tasks", "none", "--lm-eval", "hellaswag", "--gateway", "http://x/v1"]
     result = runner.invoke(app, args)
-    assert isinstance(result.exception, ConfigError) and "quantgate_lambada" in str(result.exception)
+    assert isinstance(result.exception, ConfigError) and "quantgate_lambada" in str(
+        result.exception
+    )

@@ -110,3 +110,28 @@ def test_profile_paths_resolve_from_the_profile_folder(tmp_path: Path) -> None:
     assert resolve_path("/abs/m.gguf", tmp_path) == Path("/abs/m.gguf")
     assert resolve_path("~/m.gguf", tmp_path) == Path.home() / "m.gguf"
     assert resolve_path("m.gguf", None) == Path.cwd() / "m.gguf"
+
+
+def test_w4_weight_options_and_stable_cache_keys() -> None:
+    from quantgate.profile.schema import LlmCompressor
+    from quantize.cache import ArtifactCache
+
+    plain = {"kind": "llmcompressor", "source": "hf", "scheme": "W4A16", "method": "gptq"}
+    recipe = LlmCompressor.model_validate(plain)
+    assert "weights" not in recipe.model_dump(mode="json")  # keys of existing recipes unchanged
+    tuned = LlmCompressor.model_validate(
+        {**plain, "weights": {"group_size": 32, "symmetric": False}}
+    )
+    assert tuned.model_dump(mode="json")["weights"] == {"group_size": 32, "symmetric": False}
+    assert ArtifactCache.key(recipe, "src") != ArtifactCache.key(tuned, "src")
+    with pytest.raises(ValueError, match="W4A16 only"):
+        LlmCompressor.model_validate({**plain, "scheme": "W8A8", "weights": {"group_size": 32}})
+
+
+def test_shipped_files_come_from_the_checkout_without_an_installed_copy() -> None:
+    from quantgate.shipped import CHECKOUT, profiles_dir, shipped
+
+    # an editable install maps no `quantgate.profiles_data` package: the checkout's folder
+    assert profiles_dir() == CHECKOUT
+    assert shipped("priors/qllm-eval.yaml").is_file()
+    assert load_profile(shipped("demo-llamacpp.yaml")).model == "gemma3-270m"
