@@ -118,7 +118,7 @@ def run(
     cache: Path,
 ) -> list[Row]:
     """Run lm-eval for one variant (its output and log under run_dir/lm-eval/<variant>)."""
-    out_dir = run_dir / "lm-eval" / variant
+    out_dir = (run_dir / "lm-eval" / variant).resolve()  # lm-eval runs in the data dir
     out_dir.mkdir(parents=True, exist_ok=True)
     argv = command(
         python, tasks, base_url=base_url, model=model, out_dir=out_dir, limit=limit, chat=chat

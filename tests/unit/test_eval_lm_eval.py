@@ -77,3 +77,39 @@ def test_logged_samples_become_rows(tmp_path: Path) -> None:
     assert (first.task, first.route_task, first.variant) == ("quantgate_lambada", "general", "q8_0")
     assert first.sample == "quantgate_lambada:0" and first.prompt == "passage 0"
     assert first.parsed == "nothing" and first.response == " nothing" and first.chance == 0.0
+
+
+def test_output_goes_to_the_run_directory_even_when_it_is_relative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lm-eval runs in the data directory: a relative run directory must not land there."""
+    seen: dict[str, object] = {}
+
+    def fake_run(argv: list[str], **kwargs: object) -> object:
+        seen.update(argv=argv, cwd=kwargs["cwd"])
+        out = Path(argv[argv.index("--output_path") + 1])
+        (out / "model").mkdir(parents=True, exist_ok=True)
+        sample = {"doc_id": 0, "target": "x", "resps": [["x"]], "filtered_resps": ["x"]}
+        sample |= {"filter": "first_word", "exact_match": 1.0}
+        (out / "model" / "samples_quantgate_lambada_1.jsonl").write_text(json.dumps(sample))
+        return type("Done", (), {"returncode": 0})()
+
+    monkeypatch.setattr(lm_eval.subprocess, "run", fake_run)
+    monkeypatch.chdir(tmp_path)
+    rows = lm_eval.run(
+        Path("python"),
+        lm_eval.select("quantgate_lambada"),
+        variant="v",
+        base_url="http://x/v1",
+        model="m",
+        run_dir=Path("runs/r"),
+        data_dir=data_dir(),
+        limit=1,
+        chat=False,
+        cache=tmp_path,
+    )
+    argv = seen["argv"]
+    assert isinstance(argv, list)
+    output = Path(argv[argv.index("--output_path") + 1])
+    assert output.is_absolute() and output == tmp_path / "runs" / "r" / "lm-eval" / "v"
+    assert [r.score for r in rows] == [1.0]
