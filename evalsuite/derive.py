@@ -7,7 +7,9 @@ takes its evidence from the metric that carries signal there:
   over the reference's, with a paired-bootstrap 95% interval;
 - where it does not (a task at chance on this model, or a score that is no correctness),
   AGREEMENT with the reference: the share of samples with the reference's answer
-  (evalsuite.agreement). An at-chance ratio never becomes a rule.
+  (evalsuite.agreement). An at-chance ratio never becomes a rule, and neither does agreement
+  with a reference that gives one answer to nearly every sample (CONSTANT_SHARE): any variant
+  that always says "yes" agrees with an always-"yes" reference.
 The value is the interval's LOWER bound (capped at 1): the router admits a variant only when
 quality >= 1 - tolerance, so it passes only when its loss is within tolerance with 95%
 confidence. A routing class's rule for a band and variant is the lowest of its tasks' values,
@@ -25,7 +27,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from quantgate.profile import Profile, parse_profile
 from quantgate.vocabulary import band_of
 
 MIN_REFERENCE = 5.0  # the reference's summed score a ratio needs (1/30 right is no base)
+CONSTANT_SHARE = 0.9  # a reference giving one answer this often makes agreement uninformative
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,13 @@ def cell_rule(
         if ci is None or ref_total < MIN_REFERENCE:
             return f"the reference scored {ref_total:g} (< {MIN_REFERENCE}): no ratio to trust"
         return "accuracy_ratio", ci[0], sum(v for v, _ in scores) / ref_total, ci
+    answers = Counter(repr(r.parsed) for _, r in paired if r.parsed is not None)
+    common = answers.most_common(1)[0] if answers else None
+    if common is not None and common[1] >= CONSTANT_SHARE * len(paired):
+        return (
+            f"the reference answers {common[0]} to {common[1]} of {len(paired)}: agreeing "
+            "with a constant answer says nothing"
+        )
     agree = [float(same_answer(v, r)) for v, r in paired]
     ci = bootstrap_ci(agree)
     assert ci is not None  # paired is not empty

@@ -75,18 +75,30 @@ def test_rules_are_the_lower_confidence_bound_of_the_paired_ratio() -> None:
 
 
 def test_at_chance_accuracy_never_becomes_a_rule_agreement_does() -> None:
-    """The reference always says yes (0.6 = the majority rate); a variant that flips 30
-    answers scores about as well, or better, by accuracy, and its rule comes from agreement."""
+    """The reference is below chance (0.4 against the majority rate 0.6); a variant that
+    flips half its answers scores far better by accuracy, and its rule comes from agreement."""
     profile = load_profile(PROFILE)
-    data = yes_no("f16", range(0)) + yes_no("q8_0", range(0)) + yes_no("q3k-mix", range(60, 90))
+    ref = yes_no("f16", range(20))
+    data = ref + yes_no("q8_0", range(20)) + yes_no("q3k-mix", range(60, 90))
+    assert sum(r.score or 0 for r in ref) == 40
     flipped = [r for r in data if r.variant == "q3k-mix"]
-    assert sum(r.score or 0 for r in flipped) > 60  # better than the reference by accuracy
+    assert sum(r.score or 0 for r in flipped) == 90  # better than the reference by accuracy
     rules, _ = derive_rules(profile, data, "f16")
     by = {r.variant: r for r in rules}
     assert by["q8_0"].metric == "agreement" and by["q8_0"].quality == 1.0
     low = by["q3k-mix"]
-    assert low.metric == "agreement" and low.point == pytest.approx(0.7)
-    assert low.quality == low.ci95[0] < 0.7
+    assert low.metric == "agreement" and low.point == pytest.approx(0.5)
+    assert low.quality == low.ci95[0] < 0.5
+
+
+def test_agreeing_with_a_constant_reference_is_no_rule() -> None:
+    """A reference that says "yes" to everything: a variant that does too agrees 100%, and
+    that says nothing about reasoning."""
+    profile = load_profile(PROFILE)
+    always = yes_no("f16", range(0))
+    parrot = [replace(r, variant="q3k-mix") for r in always]
+    rules, notes = derive_rules(profile, always + parrot, "f16")
+    assert not rules and "constant answer says nothing" in notes[0]
 
 
 def test_a_class_takes_its_weakest_task() -> None:
@@ -192,7 +204,6 @@ def test_fetch_refuses_a_wrong_checksum_and_explains_offline(tmp_path: Path) -> 
 def test_output_ratios_reach_the_costs_and_the_policy(tmp_path: Path) -> None:
     from gateway.routing.costs import rates
 
-    profile = load_profile(PROFILE)
     ref = [replace(r, completion_tokens=10) for r in rows("f16", 50)]
     wordy = [replace(r, completion_tokens=25) for r in rows("q3k-mix", 50)]
     ratios = output_ratios(ref + wordy, "f16")
@@ -202,7 +213,8 @@ def test_output_ratios_reach_the_costs_and_the_policy(tmp_path: Path) -> None:
     derived = load_profile(out)
     cost = derived.routing.costs["q3k-mix"]
     assert cost.output_ratio == pytest.approx(2.5) and cost.prefill_tps is not None  # rates kept
-    before, after = rates(profile, "f16")["q3k-mix"], rates(derived, "f16")["q3k-mix"]
-    assert after.seconds(100, 64) - 100 / after.prefill_tps == pytest.approx(
-        2.5 * (before.seconds(100, 64) - 100 / before.prefill_tps)
+    rate = rates(derived, "f16")["q3k-mix"]
+    assert rate.output_ratio == pytest.approx(2.5)
+    assert rate.seconds(100, 64) == pytest.approx(
+        100 / rate.prefill_tps + 64 * 2.5 / rate.decode_tps
     )

@@ -112,10 +112,16 @@ def _same(profile: Profile, n: int) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("text", [GSM8K, GENERAL, "Write a haiku about rain.", "2 + 2 ="])
-def test_zero_tolerance_routes_everything_to_the_reference(demo: Profile, text: str) -> None:
+def test_zero_tolerance_admits_only_the_reference_and_what_was_measured_lossless(
+    demo: Profile, text: str
+) -> None:
     router = Router(demo)
     routed = router.route(chat(text), Hints(tolerance=0.0))
-    assert routed.decision.order == (router.reference,)
+    assert router.reference in routed.decision.order
+    quality = {c.variant: c.quality for c in routed.decision.candidates}
+    for variant in routed.decision.order:
+        q = quality[variant]
+        assert variant == router.reference or (q.source == "measured" and q.value >= 1.0)
 
 
 def test_unhealthy_cheapest_variant_is_skipped_with_the_reason(demo: Profile) -> None:
@@ -163,15 +169,16 @@ def test_only_too_lossy_variants_fitting_is_refused_with_the_tolerance_to_set() 
 
 
 def test_measured_rule_overrides_the_prior() -> None:
-    text = (PROFILES / "demo-llamacpp.yaml").read_text()
-    text = text.replace(
-        "  costs:",
-        "  rules:\n    - {task: math, band: short, variant: q3k-mix, quality: 0.99, "
-        "evidence: {source: measured, ref: run-1, n: 200, ci95: [0.97, 1.0]}}\n  costs:",
-    )
-    from quantgate.profile import parse_profile
+    from quantgate.profile import Evidence, QualityRule
 
-    router = Router(parse_profile(text))
+    profile = load_profile(PROFILES / "demo-llamacpp.yaml")
+    evidence = Evidence(source="measured", ref="run-1", n=200, ci95=(0.97, 1.0))
+    rule = QualityRule(
+        task="math", band="short", variant="q3k-mix", quality=0.99, evidence=evidence
+    )
+    rules = [r for r in profile.routing.rules if (r.task, r.band) != ("math", "short")]
+    routing = profile.routing.model_copy(update={"rules": [*rules, rule]})
+    router = Router(profile.model_copy(update={"routing": routing}))
     routed = router.route(chat(GSM8K), Hints())
     assert routed.decision.chosen == "q3k-mix"
     chosen = routed.decision.candidates[0]
