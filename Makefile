@@ -33,11 +33,13 @@ serve: install
 test: install tools lint artifacts
 	$(BIN)/pytest -q
 
-## both demos' variants and engine environments, built (with progress) before any timed test:
+## both demos' variants and engine environments (and lm-eval's), built (with progress) before
+## any timed test:
 ## a cold cache takes minutes here, never inside a test's timeout
 artifacts: install
 	$(BIN)/quantgate build profiles/demo-llamacpp.yaml
 	$(BIN)/quantgate build profiles/demo-vllm-cpu.yaml
+	$(BIN)/python -c "from quantgate.envs import ensure_env; ensure_env('lm-eval', print)"
 
 ## Prometheus (Debian package) for the metrics tests and promtool
 tools:
