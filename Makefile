@@ -34,8 +34,7 @@ test: install tools lint artifacts
 	$(BIN)/pytest -q
 
 ## both demos' variants and engine environments (and lm-eval's), built (with progress) before
-## any timed test:
-## a cold cache takes minutes here, never inside a test's timeout
+## any timed test: a cold cache takes minutes here, never inside a test's timeout
 artifacts: install
 	$(BIN)/quantgate build profiles/demo-llamacpp.yaml
 	$(BIN)/quantgate build profiles/demo-vllm-cpu.yaml

@@ -114,17 +114,22 @@ def above_chance(scores: list[float], chance: float | None) -> bool | None:
     return ci is not None and ci[0] > chance
 
 
+def token_pairs(paired: list[tuple[Row, Row]]) -> list[tuple[float, float]]:
+    """(variant, reference) completion tokens, where both sides counted them."""
+    return [
+        (float(v.completion_tokens), float(r.completion_tokens))
+        for v, r in paired
+        if v.completion_tokens is not None and r.completion_tokens
+    ]
+
+
 def measures(paired: list[tuple[Row, Row]]) -> dict[str, object]:
     """Agreement, prefix match, KL and output-length ratio over (variant, reference) pairs,
     each with its point and paired 95% bootstrap interval (None where nothing to measure)."""
     agree = [float(same_answer(v, r)) for v, r in paired]
     prefix = [float(prefix_match(v, r)) for v, r in paired]
     kls = [k for v, r in paired if (k := row_kl(v, r)) is not None]
-    lengths = [
-        (float(v.completion_tokens), float(r.completion_tokens))
-        for v, r in paired
-        if v.completion_tokens is not None and r.completion_tokens
-    ]
+    lengths = token_pairs(paired)
     ref_tokens = sum(r for _, r in lengths)
     return {
         "agreement": sum(agree) / len(agree) if agree else None,

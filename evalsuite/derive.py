@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalsuite.agreement import above_chance, dropped, pairs, same_answer
+from evalsuite.agreement import above_chance, dropped, pairs, same_answer, token_pairs
 from evalsuite.scoring import bootstrap_ci, ratio_ci
 from evalsuite.types import Row
 from quantgate.errors import ConfigError
@@ -146,12 +146,12 @@ class OutputRatio:
 
 def output_ratios(rows: list[Row], reference: str, min_n: int = 20) -> dict[str, OutputRatio]:
     """Per variant, pooled over every paired sample with token counts on both sides."""
-    by: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    by: dict[str, list[tuple[Row, Row]]] = defaultdict(list)
     for v, r in pairs(rows, reference):
-        if v.completion_tokens is not None and r.completion_tokens:
-            by[v.variant].append((float(v.completion_tokens), float(r.completion_tokens)))
+        by[v.variant].append((v, r))
     out = {}
-    for variant, lengths in sorted(by.items()):
+    for variant, paired in sorted(by.items()):
+        lengths = token_pairs(paired)
         ci = ratio_ci(lengths)
         if len(lengths) >= min_n and ci is not None:
             ratio = sum(v for v, _ in lengths) / sum(r for _, r in lengths)

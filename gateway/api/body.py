@@ -10,6 +10,7 @@ beyond 64 bits.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -47,8 +48,25 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
-    _check_values(data)
+    if _may_break_rules(chunks):  # most bodies cannot: no walk on the request's hot path
+        _check_values(data)
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _may_break_rules(raw: bytes | bytearray) -> bool:
+    """Whether the body can hold what `_check_values` refuses: nesting needs that many
+    brackets, a lone surrogate a `\\uD800`-style escape (raw UTF-8 cannot encode one), an
+    integer beyond 64 bits 19 digits in a row."""
+    brackets = raw.count(b"[") + raw.count(b"{")
+    return (
+        brackets > MAX_DEPTH
+        or _SURROGATE_ESCAPE.search(raw) is not None
+        or _LONG_NUMBER.search(raw) is not None
+    )
 
 
 def _check_values(data: Any) -> None:
