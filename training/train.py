@@ -1,11 +1,15 @@
 """Fit the task classifier's weights: `python -m training.train` (offline; not shipped).
 
-Multinomial logistic regression (scikit-learn, a dev dependency) over the named features of
-`gateway/routing/features.py`; the word features are cut to the most class-informative ones
-(chi-squared on the train split). The regularization is chosen on the dev split, the model is
-refit on train + dev, and the test split is never read here (bench/classifier_report.py
-reports on it). Writes gateway/routing/classifier.json: plain numbers the gateway scores in
-pure Python.
+Multinomial logistic regression (scikit-learn, a dev dependency), two heads:
+- the first over the named features of `gateway/routing/features.py`, the word features cut
+  to the most class-informative ones (chi-squared on the train split);
+- the second over the same features plus the text's static embedding
+  (gateway/routing/embedding.py), scaled by a factor chosen with the regularization.
+The regularization (and the scale) is chosen on the dev split, each head is refit on train +
+dev, and the test split is never read here (bench/classifier_report.py reports on it, and on
+the independent set, which nothing here reads either). Writes gateway/routing/classifier.json:
+plain numbers the gateway scores in Python (first head) and numpy (second).
+Training data and its provenance: training/SOURCES.md.
 """
 
 from __future__ import annotations
@@ -15,17 +19,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import features
+from gateway.routing.embedding import default_embedding
+from gateway.routing.features import features, window
 from quantgate.vocabulary import TASKS
 from training.corpus import build, split
 
 OUT = Path(__file__).resolve().parents[1] / "gateway" / "routing" / "classifier.json"
 WORDS = 400
 C_GRID = (0.3, 1.0, 3.0, 10.0)
+SCALES = (1.0, 2.0, 4.0)  # the unit-length embedding's weight against the binary features
 
 
 def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
     import numpy
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.feature_selection import chi2
     from sklearn.linear_model import LogisticRegression
@@ -52,33 +59,81 @@ def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
         return [{k: v for k, v in r.items() if k in keep} for r in rows]
 
     vec = DictVectorizer().fit(cut(x_train))
-    best: tuple[float, float] = (-1.0, C_GRID[0])
-    for c in C_GRID:
-        model = LogisticRegression(C=c, max_iter=3000).fit(vec.transform(cut(x_train)), y_train)
-        f1 = float(f1_score(y_dev, model.predict(vec.transform(cut(x_dev))), average="macro"))
-        print(f"C={c:<5g} dev macro-F1 {f1:.3f}")
-        best = max(best, (f1, c))
-    model = LogisticRegression(C=best[1], max_iter=3000).fit(
-        vec.transform(cut(x_train + x_dev)), y_train + y_dev
+
+    def matrix(rows: list[dict[str, float]], vectors: Any = None, scale: float = 0.0) -> Any:
+        x = vec.transform(cut(rows))
+        return x if vectors is None else hstack([x, csr_matrix(vectors * scale)]).tocsr()
+
+    def choose(grid: list[tuple[float, float]], *extra: Any) -> tuple[float, float, float]:
+        best = (-1.0, 0.0, 0.0)
+        for c, scale in grid:
+            xt = matrix(x_train, extra[0] if extra else None, scale)
+            xd = matrix(x_dev, extra[1] if extra else None, scale)
+            model = LogisticRegression(C=c, max_iter=5000).fit(xt, y_train)
+            f1 = float(f1_score(y_dev, model.predict(xd), average="macro"))
+            print(f"C={c:<5g} scale={scale:<4g} dev macro-F1 {f1:.3f}")
+            best = max(best, (f1, c, scale))
+        return best
+
+    def head(best: tuple[float, float, float], vectors: Any = None) -> dict[str, Any]:
+        model = LogisticRegression(C=best[1], max_iter=5000).fit(
+            matrix(x_train + x_dev, vectors, best[2]), y_train + y_dev
+        )
+        names = list(vec.get_feature_names_out())
+        weights = {
+            name: [round(float(model.coef_[k][j]), 4) for k in range(len(classes))]
+            for j, name in enumerate(names)
+        }
+        out: dict[str, Any] = {
+            "bias": [round(float(b), 4) for b in model.intercept_],
+            "weights": {n: w for n, w in sorted(weights.items()) if any(w)},
+        }
+        if vectors is not None and embedder is not None:
+            out["embedding"] = {
+                "digest": embedder.digest,
+                "scale": best[2],
+                "weights": [
+                    [round(float(model.coef_[k][len(names) + d]), 4) for k in range(len(classes))]
+                    for d in range(vectors.shape[1])
+                ],
+            }
+        return out
+
+    print("first head: named features")
+    first_best = choose([(c, 0.0) for c in C_GRID])
+    first = head(first_best)
+    print("second head: named features + static embedding")
+    embedder = default_embedding()
+    if embedder is None:
+        raise SystemExit(
+            "the second head needs the embedding package (see gateway/routing/embedding.py)"
+        )
+    v_train, v_dev = (
+        numpy.array([embedder.embed(window(e.request())) for e in rows]) for rows in (train, dev)
     )
-    weights = {
-        name: [round(float(model.coef_[k][j]), 4) for k in range(len(classes))]
-        for j, name in enumerate(vec.get_feature_names_out())
-    }
+    second_best = choose([(c, s) for c in C_GRID for s in SCALES], v_train, v_dev)
+    second = head(second_best, numpy.vstack([v_train, v_dev]))
     result = {
         "classes": classes,
-        "bias": [round(float(b), 4) for b in model.intercept_],
-        "weights": {n: w for n, w in sorted(weights.items()) if any(w)},
+        **first,
+        "second": second,
         "fit": {
-            "model": "multinomial logistic regression (scikit-learn)",
-            "C": best[1],
-            "dev_macro_f1": round(best[0], 4),
+            "model": "multinomial logistic regression (scikit-learn), two heads",
+            "first": {"C": first_best[1], "dev_macro_f1": round(first_best[0], 4)},
+            "second": {
+                "C": second_best[1],
+                "scale": second_best[2],
+                "dev_macro_f1": round(second_best[0], 4),
+            },
             "train_examples": len(train),
             "dev_examples": len(dev),
         },
     }
     out.write_text(json.dumps(result, indent=0) + "\n")
-    print(f"wrote {out} ({len(weights)} features; C={best[1]}, dev macro-F1 {best[0]:.3f})")
+    print(
+        f"wrote {out}: first head {len(first['weights'])} features (dev macro-F1 "
+        f"{first_best[0]:.3f}), second head + embedding (dev macro-F1 {second_best[0]:.3f})"
+    )
     return result
 
 

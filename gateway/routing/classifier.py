@@ -1,21 +1,30 @@
-"""The fast task classifier: a linear model over named features, scored in pure Python.
+"""The task classifier: linear models over named features and static embeddings.
 
-The weights (classifier.json) are fitted by `python -m training.train` on
-prompts built from ../shared/datasets; bench/classifier_report.py reports its held-out
-accuracy. Scoring is a sparse dot product: tens of microseconds whatever the prompt length.
+Two heads, fitted together by `python -m training.train` (classifier.json) on prompts built
+from ../shared/datasets and training/written.py:
+- the first reads the named features only (structure and selected words): a sparse dot
+  product in pure Python, tens of microseconds whatever the prompt length;
+- the second adds the mean static embedding of the text (gateway/routing/embedding.py), which
+  carries what a word list cannot (a library name, a moral verb it never saw). It is used
+  whenever the embedding is installed and is the one it was fitted on; otherwise the first
+  head decides alone.
+bench/classifier_report.py reports both on the in-corpus split and on the independent set.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import features
+from gateway.routing.features import features, window
+
+log = logging.getLogger("quantgate.routing")
 
 WEIGHTS = Path(__file__).with_name("classifier.json")
 UNSURE = 0.5  # below this confidence the router also honours the runner-up's quality needs
@@ -34,52 +43,93 @@ class Classification:
 
 
 @dataclass(frozen=True)
-class Classifier:
-    classes: tuple[str, ...]
+class Head:
+    """One linear model: a bias and a weight vector (one weight per class) per feature."""
+
     bias: tuple[float, ...]
     weights: dict[str, tuple[float, ...]]
+    embedding: Any = None  # numpy [dim, classes] for the embedding's dimensions, or None
+    scale: float = 1.0  # the embedding is unit length; this sets its weight against features
+    digest: str = ""  # the embedding vectors this head was fitted on
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS) -> Classifier:
-        data = json.loads(path.read_text())
+    def parse(cls, data: dict[str, Any]) -> Head:
+        weights = {name: tuple(w) for name, w in data["weights"].items()}
+        embedding = data.get("embedding")
+        if embedding is None:
+            return cls(tuple(data["bias"]), weights)
+        import numpy
+
+        matrix = numpy.array(embedding["weights"], dtype=numpy.float32)
         return cls(
-            tuple(data["classes"]),
-            tuple(data["bias"]),
-            {name: tuple(w) for name, w in data["weights"].items()},
+            tuple(data["bias"]), weights, matrix, float(embedding["scale"]), embedding["digest"]
         )
 
-    def scores(self, feats: dict[str, float]) -> list[float]:
+    def scores(self, feats: dict[str, float], vector: Any = None) -> list[float]:
         totals = list(self.bias)
         for name, value in feats.items():
             w = self.weights.get(name)
             if w is not None:
                 for k, wk in enumerate(w):
                     totals[k] += wk * value
+        if vector is not None:
+            for k, v in enumerate((vector * self.scale) @ self.embedding):
+                totals[k] += float(v)
         return totals
+
+
+@dataclass(frozen=True)
+class Classifier:
+    classes: tuple[str, ...]
+    first: Head
+    second: Head | None = None
+    embedder: Any = None  # a StaticEmbedding matching `second`, or None: first head only
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS, embedder: Any = None) -> Classifier:
+        """The committed heads; the second only with an `embedder` whose vectors it knows."""
+        data = json.loads(path.read_text())
+        first = Head.parse(data)
+        second = Head.parse(data["second"]) if "second" in data else None
+        if second is None or embedder is None or embedder.digest != second.digest:
+            if second is not None and embedder is not None:
+                log.warning("task classifier: embedding %s is not the fitted one", embedder.digest)
+            return cls(tuple(data["classes"]), first)
+        return cls(tuple(data["classes"]), first, second, embedder)
 
     vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
 
     def __post_init__(self) -> None:
-        words = frozenset(n[5:] for n in self.weights if n.startswith("word:"))
+        names = set(self.first.weights) | set(self.second.weights if self.second else ())
+        words = frozenset(n[5:] for n in names if n.startswith("word:"))
         object.__setattr__(self, "vocabulary", words)
+
+    @property
+    def stages(self) -> int:
+        return 1 if self.second is None else 2
 
     def classify(self, body: dict[str, Any], *, explain: bool = True) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more)."""
         feats = features(body, self.vocabulary)
-        totals = self.scores(feats)
+        head, vector = self.first, None
+        if self.second is not None:
+            head, vector = self.second, self.embedder.embed(window(body))
+        totals = head.scores(feats, vector)
         ranked = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)
         best = ranked[0]
         peak = totals[best]
         confidence = 1.0 / sum(math.exp(t - peak) for t in totals)
         reasons: tuple[str, ...] = ()
         if explain:
-            pushes = heapq.nlargest(
-                3, ((self.weights[n][best] * v, n) for n, v in feats.items() if n in self.weights)
-            )
-            reasons = tuple(n for p, n in pushes if p > 0)
+            pushes = [(head.weights[n][best] * v, n) for n, v in feats.items() if n in head.weights]
+            if vector is not None:
+                pushes.append((float((vector * head.scale) @ head.embedding[:, best]), "embedding"))
+            reasons = tuple(n for p, n in heapq.nlargest(3, pushes) if p > 0)
         return Classification(self.classes[best], confidence, reasons, self.classes[ranked[1]])
 
 
 @cache
 def default_classifier() -> Classifier:
-    return Classifier.load()
+    from gateway.routing.embedding import default_embedding
+
+    return Classifier.load(embedder=default_embedding())

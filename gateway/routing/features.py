@@ -98,36 +98,51 @@ def text_of(message: dict[str, Any]) -> str:
     return ""
 
 
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    users = [m for m in messages if m.get("role") == "user"]
+    return text_of(users[-1]) if users else ""
+
+
+def clip(text: str) -> str:
+    """The head and tail of a text: what the classifier reads of it."""
+    return text if len(text) <= HEAD + TAIL else text[:HEAD] + "\n" + text[-TAIL:]
+
+
+def window(body: dict[str, Any]) -> str:
+    """The part of a request the classifier reads: the last user message's head and tail."""
+    return clip(last_user_text(view(body)[0]))
+
+
 def features(body: dict[str, Any], vocabulary: frozenset[str] | None = None) -> dict[str, float]:
     """Feature name -> value (only non-zero ones); word features only from `vocabulary`."""
     messages, completion = view(body)
     roles = [m.get("role") for m in messages]
     users = [m for m in messages if m.get("role") == "user"]
-    last = text_of(users[-1]) if users else ""
-    window = last if len(last) <= HEAD + TAIL else last[:HEAD] + "\n" + last[-TAIL:]
-    lower = window.lower()
+    last = last_user_text(messages)
+    seen = clip(last)
+    lower = seen.lower()
     tokens = _TOKEN.findall(lower)
-    stripped = window.strip()
+    stripped = seen.strip()
     f: dict[str, float] = {
         "completion_form": float(completion),
         "user_turns": min(len(users), 6) / 3,
         "assistant_turns": min(roles.count("assistant"), 6) / 3,
         "has_system": float("system" in roles),
         "log_chars": math.log1p(len(last)) / 8,
-        "lines": min(window.count("\n"), 60) / 20,
-        "numbers": min(len(_NUMBER.findall(window)), 20) / 10,
-        "arithmetic": min(len(_OPERATOR.findall(window)), 10) / 5,
-        "options": min(len(_OPTION.findall(window)), 12) / 4,
-        "fewshot_answers": min(len(_ANSWERED.findall(window)), 8) / 4,
-        "fewshot_asked": min(len(_ASKED.findall(window)), 8) / 4,
-        "code_fences": min(len(_FENCE.findall(window)), 4) / 2,
-        "code_tokens": min(sum(window.count(m) for m in CODE_MARKS), 10) / 5,
+        "lines": min(seen.count("\n"), 60) / 20,
+        "numbers": min(len(_NUMBER.findall(seen)), 20) / 10,
+        "arithmetic": min(len(_OPERATOR.findall(seen)), 10) / 5,
+        "options": min(len(_OPTION.findall(seen)), 12) / 4,
+        "fewshot_answers": min(len(_ANSWERED.findall(seen)), 8) / 4,
+        "fewshot_asked": min(len(_ASKED.findall(seen)), 8) / 4,
+        "code_fences": min(len(_FENCE.findall(seen)), 4) / 2,
+        "code_tokens": min(sum(seen.count(m) for m in CODE_MARKS), 10) / 5,
         "format_constraints": min(sum(lower.count(m) for m in CONSTRAINT_MARKS), 6) / 3,
         "ends_question": float(stripped.endswith("?")),
         "ends_colon": float(stripped.endswith(":")),
         "aux_start": float(bool(_AUX_START.match(stripped))),
         "first_person_start": float(bool(_FIRST_PERSON.match(stripped))),
-        "questions": min(window.count("?"), 6) / 3,
+        "questions": min(seen.count("?"), 6) / 3,
     }
     words = set(tokens)
     for word in words if vocabulary is None else words & vocabulary:

