@@ -21,7 +21,9 @@ BUILDERS: dict[str, tuple[str, str, str]] = {
     "gguf-package": ("quantize.builders.gguf_package", ".gguf", "1"),
     "hf-folder": ("quantize.builders.hf_folder", "", "1"),
     "llamacpp-quantize": ("quantize.builders.llamacpp_quantize", ".gguf", "1"),
-    "hf-dequantize": ("quantize.builders.hf_dequantize", "", "2"),  # 2: BPE tokenizer repair
+    # 3: the tokenizer is built from the GGUF's token types (2 took a rank-1000 piece for a
+    # user-defined one, and "highly" became "high" + "ly")
+    "hf-dequantize": ("quantize.builders.hf_dequantize", "", "3"),
     "llmcompressor": ("quantize.builders.llmcompressor", "", "1"),
     "autoawq": ("quantize.builders.autoawq", "", "1"),
 }

@@ -76,6 +76,8 @@ def serve(
                     f"{process.memory_bytes() / 2**20:.0f} MiB (PSS)"
                 )
         counter = prompt_counter(profile, built_artifacts, profile_path.resolve().parent)
+        for key, kind in counter.load().items():
+            console.print(f"prompt tokens: {key.removeprefix('gguf:')} counted with {kind}")
         app = create_app(profile, settings, supervisor=supervisor, router=Router(profile, counter))
         uvicorn.run(
             app,

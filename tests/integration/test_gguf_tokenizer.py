@@ -1,0 +1,78 @@
+"""The tokenizer built from a GGUF's vocabulary gives llama.cpp's tokens, and the gateway's
+prompt counter uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import llama_cpp
+import pytest
+from tokenizers import Tokenizer
+
+from gateway.routing.tokens import GgufTokenizer
+from quantgate.gguf_tokenizer import write_tokenizer
+from quantgate.profile import load_profile
+from quantize.build import build_profile
+from quantize.cache import ArtifactCache
+from tests.integration.tokenizer_texts import texts
+
+pytestmark = pytest.mark.integration
+
+PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "demo-llamacpp.yaml"
+CHAT = "<start_of_turn>user\nWhat is 2 + 2?<end_of_turn>\n<start_of_turn>model\n"
+
+
+@pytest.fixture(scope="module")
+def gguf() -> Path:
+    built = build_profile(load_profile(PROFILE), ArtifactCache(), names=["release"])
+    return Path(built["release"].entry.path)
+
+
+def test_tokens_are_llamacpps_on_every_kind_of_prompt(gguf: Path, tmp_path: Path) -> None:
+    fast = Tokenizer.from_file(str(write_tokenizer(gguf, tmp_path / "tokenizer.json")))
+    model = llama_cpp.Llama(str(gguf), vocab_only=True, verbose=False)
+    cases = [*texts(), CHAT]  # the chat template's control tokens are parsed, as the engine does
+    assert len(cases) > 2000
+    differ = [
+        text
+        for text in cases
+        if fast.encode(text).ids != model.tokenize(text.encode(), add_bos=True, special=True)
+    ]
+    assert differ == [], f"{len(differ)} of {len(cases)} differ, e.g. {differ[0][:80]!r}"
+    turn = fast.token_to_id("<start_of_turn>")
+    assert fast.encode(CHAT).ids.count(turn) == 2  # a control token is one token
+
+
+def test_prompt_counter_uses_it_and_caches_it(gguf: Path, tmp_path: Path) -> None:
+    counter = GgufTokenizer(gguf, cache_dir=tmp_path)
+    assert counter.load().kind == "tokenizers"
+    assert [p.suffix for p in tmp_path.iterdir()] == [".json"]  # nothing half-written
+    model = llama_cpp.Llama(str(gguf), vocab_only=True, verbose=False)
+    text = "A highly unusual prompt, counted twice."
+    assert counter.count(text) == len(model.tokenize(text.encode(), add_bos=True, special=True))
+    again = GgufTokenizer(gguf, cache_dir=tmp_path)
+    assert again.load().kind == "tokenizers" and again.count(text) == counter.count(text)
+
+
+def test_a_vocabulary_that_is_not_sentencepiece_is_refused(tmp_path: Path) -> None:
+    from quantgate.gguf_tokenizer import tokenizer_json, vocabulary
+
+    with pytest.raises(ValueError, match="not SentencePiece"):
+        vocabulary(_gpt2_vocab(tmp_path))
+    assert tokenizer_json  # the builder itself is exercised above
+
+
+def _gpt2_vocab(tmp_path: Path) -> Path:
+    import gguf as gguf_lib
+    import numpy
+
+    path = tmp_path / "gpt2-vocab.gguf"
+    writer = gguf_lib.GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(["a", "b"])
+    writer.add_tensor("x", numpy.zeros(4, dtype=numpy.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
