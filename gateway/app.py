@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 import anyio
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from gateway import access
 from gateway.api import errors, health, metrics, openai, route
 from gateway.api.observe import ObserveMiddleware
 from gateway.engines.supervisor import Supervisor
@@ -67,11 +68,11 @@ def create_app(
     state = GatewayState(profile, settings, pool, supervisor, router=router or Router(profile))
     app.state.gateway = state
     if supervisor is not None:
-        supervisor.busy = lambda name: state.metrics.busy[name] > 0
+        supervisor.busy = state.admission.busy
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics)
     errors.install(app)
-    app.include_router(openai.router)
-    app.include_router(route.router)
+    app.include_router(openai.router, dependencies=[Depends(access.authorized)])
+    app.include_router(route.router, dependencies=[Depends(access.authorized)])
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

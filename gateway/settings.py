@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -19,7 +20,19 @@ class GatewaySettings(BaseSettings):
     )
     idle_timeout: float = Field(60.0, gt=0, description="s allowed between two streamed events")
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0, description="larger requests get 413")
-    max_connections: int = Field(64, gt=0, description="pooled connections per variant")
+    max_connections: int = Field(
+        256, gt=0, description="requests each variant serves at once (and its HTTP pool size)"
+    )
+    max_queue: int = Field(
+        1024, ge=0, description="requests that may wait for a variant at its limit; then 429"
+    )
+    queue_timeout: float = Field(30.0, gt=0, description="s a request may wait in that queue")
+    drain_timeout: int = Field(
+        30, gt=0, description="s after SIGTERM for requests in flight to finish; then cut"
+    )
     ready_timeout: float = Field(2.0, gt=0, description="s per variant probe in GET /ready")
+    keys_file: Path | None = Field(
+        None, description="API keys (quantgate keys); default ~/.config/quantgate/keys.json"
+    )
     log_level: str = "info"
     log_format: Literal["json", "text"] = "json"

@@ -1,15 +1,19 @@
-"""What the running app holds: the profile, its settings and the upstream pool."""
+"""What the running app holds: the profile, its settings, the upstream pool, and the live
+per-variant state (the supervisor's engine health; admission's requests in flight and queued)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+from gateway.access import KeyCheck
 from gateway.engines.supervisor import Supervisor
 from gateway.metrics.registry import GatewayMetrics
+from gateway.relay.admission import Admission
 from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
+from quantgate.keys import default_path as default_keys_path
 from quantgate.profile import Profile
 
 
@@ -22,8 +26,13 @@ class GatewayState:
     router: Router = field(default=None)  # type: ignore[assignment]
     started: int = field(default_factory=lambda: int(time.time()))
     metrics: GatewayMetrics = field(init=False)
+    admission: Admission = field(init=False)
+    keys: KeyCheck = field(init=False)
 
     def __post_init__(self) -> None:
+        s = self.settings
+        self.admission = Admission(s.max_connections, s.max_queue, s.queue_timeout)
+        self.keys = KeyCheck(s.keys_file or default_keys_path())
         self.metrics = GatewayMetrics(self.profile, self.healthy)
         if self.router is None:
             self.router = Router(self.profile)

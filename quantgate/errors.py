@@ -13,7 +13,13 @@
         │   ├── UnsupportedMediaType  415 unsupported_media_type (the body must be JSON)
         │   ├── ContextLengthExceeded  400 context_length_exceeded (names the limit)
         │   ├── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
-        │   └── UnsupportedParameter  400 unsupported_parameter (names the field and variant)
+        │   ├── UnsupportedParameter  400 unsupported_parameter (names the field and variant)
+        │   ├── InvalidApiKey       401 invalid_api_key (keys are configured: quantgate keys)
+        │   └── AdminOnly           403 admin_key_required (engine details, scrape targets)
+        ├── TooManyRequests         429, with Retry-After
+        │   ├── Overloaded          every candidate variant is at its limit and its queue is
+        │   │                       full or was waited on too long
+        │   └── RateLimited         the key's requests per minute are spent
         └── UpstreamError           502 the variant answered badly
             ├── UpstreamUnavailable 503 no variant could be reached
             ├── UpstreamTimeout     504 the variant did not answer in time
@@ -111,6 +117,41 @@ class UnsupportedParameter(InvalidRequest):
     """A field the chosen variant's engine would drop silently; refused instead."""
 
     code = "unsupported_parameter"
+
+
+class InvalidApiKey(InvalidRequest):
+    status = 401
+    code = "invalid_api_key"
+
+
+class AdminOnly(InvalidRequest):
+    status = 403
+    type = "permission_error"
+    code = "admin_key_required"
+
+
+class TooManyRequests(GatewayError):
+    """Try again after `retry_after` seconds (sent as Retry-After)."""
+
+    status = 429
+    type = "requests"
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Overloaded(TooManyRequests):
+    """Admission control refused the request."""
+
+    code = "overloaded"
+
+
+class RateLimited(TooManyRequests):
+    """The API key's requests per minute are spent."""
+
+    code = "rate_limit_exceeded"
 
 
 class UpstreamError(GatewayError):

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from quantgate.errors import GatewayError, InvalidRequest
+from quantgate.errors import GatewayError, InvalidRequest, TooManyRequests
 
 log = logging.getLogger("quantgate.gateway")
 
@@ -18,7 +18,9 @@ _STATUS_TYPES = {404: "not_found_error", 405: "invalid_request_error"}
 
 
 def error_response(err: GatewayError) -> JSONResponse:
-    return JSONResponse(err.envelope(), status_code=err.status)
+    retry = err.retry_after if isinstance(err, TooManyRequests) else None
+    headers = {"retry-after": str(retry)} if retry is not None else None
+    return JSONResponse(err.envelope(), status_code=err.status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -1,8 +1,9 @@
 """Liveness (`/health`) and readiness (`/ready`: at least one variant is up).
 
-`/ready` reads the supervisor's state for the engines quantgate runs and sends them nothing: a
-request to a llama.cpp engine would wait behind its running generation. Only external
-upstreams, of which the gateway has no other view, are probed.
+`/ready` shows each variant up or down; the engines' PIDs, ports and log paths only to an
+admin key (gateway/access.py). It reads the supervisor's state for the engines quantgate runs
+and sends them nothing: a request to a llama.cpp engine would wait behind its running
+generation. Only external upstreams, of which the gateway has no other view, are probed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,6 @@ async def ready(request: Request) -> JSONResponse:
         "status": "ready" if ok else "unavailable",
         "variants": {n: "up" if up else "down" for n, up in variants.items()},
     }
-    if supervisor is not None:
-        body["engines"] = managed
+    if supervisor is not None and state.keys.is_admin(request):
+        body["engines"] = managed  # PIDs, ports and log paths: for an admin key only
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -23,6 +23,7 @@ async def engine_targets(request: Request) -> list[dict[str, object]]:
     """Prometheus HTTP service discovery: the engines quantgate started that export metrics
     (vLLM's /metrics), each labelled with its variant."""
     state: GatewayState = request.app.state.gateway
+    state.keys.require_admin(request)
     if state.supervisor is None:
         return []
     targets: list[dict[str, object]] = []

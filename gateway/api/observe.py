@@ -53,6 +53,8 @@ class ObserveMiddleware:
             await self.app(scope, receive, observed_send)
         finally:
             current.reset(token)
+            if record.release is not None:
+                record.release()
             record.finish()
             if record.status == 0:
                 record.status = 499  # the client went away before an answer

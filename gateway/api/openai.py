@@ -111,12 +111,13 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             stream=stream,
             failed=failed,
             headers={"x-request-id": record.request_id},
-            waiting=state.metrics.busy,
+            admission=state.admission,
             adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
         )
     finally:
         record.failed = [(name, exc.code or "error") for name, exc in failed]
     record.variant = served.upstream.name
+    record.release = functools.partial(state.admission.release, record.variant)
     if planned.routed is not None:
         record.counted_prompt_tokens = planned.routed.tokens.get(record.variant)
     state.metrics.enter(record.variant)

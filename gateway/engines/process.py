@@ -110,11 +110,41 @@ class EngineProcess:
             _signal_group(self.proc.pid, signal.SIGKILL)
             return
         _signal_group(self.proc.pid, signal.SIGTERM)
+        _signal_group(self.proc.pid, signal.SIGCONT)  # a stopped engine must see the SIGTERM
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout)
+
+    async def astop(self, grace: float = 10.0) -> None:
+        """`stop` for the event loop: waits by polling, never blocking the loop.
+
+        SIGCONT follows SIGTERM so that a stopped (SIGSTOP, hung) engine receives it.
+        """
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            _signal_group(self.proc.pid, signal.SIGCONT)
+            if not await self._exited(grace):
+                _signal_group(self.proc.pid, signal.SIGKILL)
+                await self._exited(grace)
+        _signal_group(self.proc.pid, signal.SIGKILL)  # children of a dead leader
+
+    async def _exited(self, within: float) -> bool:
+        assert self.proc is not None
+        with anyio.move_on_after(within):
+            while self.proc.poll() is None:  # noqa: ASYNC110 - a child's exit has no event here
+                await anyio.sleep(0.05)
+        return self.proc.poll() is not None
+
+    def progress(self) -> tuple[str, float]:
+        """(state letter, CPU seconds) of the engine's session: 'T' when stopped; CPU time
+        that does not grow while requests wait means the engine is hung, not busy."""
+        if self.pid is None:
+            return "", 0.0
+        return session_cpu(self.pid)
 
     def memory_bytes(self) -> int:
         """Memory of the engine and every process in its session (PSS)."""
@@ -126,6 +156,24 @@ class EngineProcess:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+
+
+def session_cpu(sid: int) -> tuple[str, float]:
+    """(the leader's state letter, user + system CPU seconds of every process in a session)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    state, total = "", 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != sid:
+                continue
+        except (OSError, ValueError, IndexError):
+            continue
+        # fields after the command: state(0) ppid pgrp session ... utime(11) stime(12)
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        if stat.parent.name == str(sid):
+            state = fields[0]
+    return state, total
 
 
 def session_memory(sid: int) -> int:

@@ -3,6 +3,11 @@
 The supervisor owns one `EngineProcess` per managed variant, on a port chosen once (a restart
 reuses it, so the gateway's upstream URL never changes). A variant is healthy while its
 process lives and answers its readiness path; the gateway skips variants that are not.
+
+A busy engine may not answer probes (llama-cpp-python serves one request at a time), so a
+failed probe counts only when the engine is idle, or when it is "busy" but hung: stopped
+(SIGSTOP) or using no CPU while requests wait on it. An engine that stays unhealthy for
+`restart_unhealthy` seconds is killed and restarted like one that died.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class SupervisorSettings:
     probe_failures: int = 3  # consecutive failed probes before a live engine is unhealthy
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    restart_unhealthy: float = 30.0  # s an alive engine may stay unhealthy before a restart
+    idle_cpu: float = 0.02  # CPU s per check below which a busy engine is not working
 
 
 @dataclass
@@ -49,6 +56,8 @@ class _Slot:
     restarts: int = 0
     backoff: float = 0.0
     next_start: float = 0.0
+    unhealthy_since: float = 0.0
+    cpu: float = -1.0  # the session's CPU seconds at the last check
 
 
 class Supervisor:
@@ -65,9 +74,8 @@ class Supervisor:
         }
         self._stopping = False
         self._started = False
-        # set by the app: True while the gateway has requests in flight on a variant. A busy
-        # engine may not answer probes (llama-cpp-python serves one request at a time), so
-        # failed probes then do not count; a hung request is caught by the relay's timeouts.
+        # set by the app: True while the gateway has requests in flight on a variant (a busy
+        # engine's failed probes count only when it is hung: see the module's docstring)
         self.busy: Callable[[str], bool] = lambda name: False
 
     @property
@@ -119,7 +127,7 @@ class Supervisor:
                 await slot.process.wait_ready()
             except EngineError as exc:
                 errors[name] = exc
-                self._schedule_restart(slot)
+                await self._schedule_restart(slot)
                 return
             slot.state = State.HEALTHY
             seconds[name] = time.monotonic() - slot.process.started_at
@@ -162,23 +170,42 @@ class Supervisor:
                 code,
                 process.log_tail(5),
             )
-            self._schedule_restart(slot)
+            await self._schedule_restart(slot)
             return
         try:
             ok = (await client.get(process.url + process.spec.ready_path)).status_code == 200
         except httpx.HTTPError:
             ok = False
-        if not ok and self.busy(name):
+        state, cpu = process.progress()
+        working = cpu - slot.cpu >= self.settings.idle_cpu if slot.cpu >= 0 else True
+        slot.cpu = cpu
+        hung = state == "T" or not working
+        if not ok and self.busy(name) and not hung:
             return
         slot.failures = 0 if ok else slot.failures + 1
         if ok:
             slot.state, slot.backoff = State.HEALTHY, 0.0
         elif slot.failures >= self.settings.probe_failures and slot.state is State.HEALTHY:
-            log.warning("variant %s: %d probes failed; marked unhealthy", name, slot.failures)
-            slot.state = State.UNHEALTHY
+            why = "stopped" if state == "T" else "busy with no CPU" if self.busy(name) else "idle"
+            log.warning(
+                "variant %s: %d probes failed (%s); marked unhealthy", name, slot.failures, why
+            )
+            slot.state, slot.unhealthy_since = State.UNHEALTHY, time.monotonic()
+        elif (
+            slot.state is State.UNHEALTHY
+            and time.monotonic() - slot.unhealthy_since >= self.settings.restart_unhealthy
+        ):
+            log.error(
+                "variant %s: unhealthy for %.0f s; killing and restarting it",
+                name,
+                time.monotonic() - slot.unhealthy_since,
+            )
+            await self._schedule_restart(slot)
 
-    def _schedule_restart(self, slot: _Slot) -> None:
-        slot.process.stop()
+    async def _schedule_restart(self, slot: _Slot) -> None:
+        slot.state = State.RESTARTING  # skipped by the router from now on
+        await slot.process.astop()
+        slot.failures, slot.cpu = 0, -1.0
         s = self.settings
         slot.backoff = min(s.backoff_max, slot.backoff * 2 if slot.backoff else s.backoff_initial)
         slot.next_start = time.monotonic() + slot.backoff
@@ -197,7 +224,7 @@ class Supervisor:
                 min(self.settings.backoff_max, slot.backoff * 2),
                 exc,
             )
-            self._schedule_restart(slot)
+            await self._schedule_restart(slot)
             return
         slot.state, slot.failures = State.HEALTHY, 0
         log.info("variant %s: healthy again after restart #%d", name, slot.restarts)

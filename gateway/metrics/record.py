@@ -9,6 +9,7 @@ come from `usage`, never from chunks.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ class RequestRecord:
     stream_error: str | None = None  # error code of a stream broken after its first byte
     routing_seconds: float | None = None
     in_flight: bool = False
+    release: Callable[[], None] | None = None  # gives the variant's admission slot back
 
     def observe(self, obj: Any) -> None:
         """One JSON object from the upstream (a stream event or a whole body)."""

@@ -7,7 +7,6 @@ client sends, so cardinality stays bounded.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -112,7 +111,6 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "quantgate_requests_in_flight", "Requests being served", ["variant"], registry=r
         )
-        self.busy: collections.Counter[str] = collections.Counter()  # waiting or relaying
         self.upstream_errors = Counter(
             "quantgate_upstream_errors",
             "Upstream failures by kind",
@@ -138,11 +136,9 @@ class GatewayMetrics:
 
     def enter(self, variant: str) -> None:
         self.in_flight.labels(variant).inc()
-        self.busy[variant] += 1
 
     def leave(self, variant: str) -> None:
         self.in_flight.labels(variant).dec()
-        self.busy[variant] -= 1
 
     def record(self, rec: RequestRecord) -> None:
         """Account for a request that has ended."""

@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from quantgate.cli import build, datasets, derive, evaluate, loadtest, mock, profile, route, serve
+from quantgate.cli import (
+    build,
+    datasets,
+    derive,
+    evaluate,
+    keys,
+    loadtest,
+    mock,
+    profile,
+    route,
+    serve,
+)
 from quantgate.errors import BuildError, ConfigError, EngineError
 
 app = typer.Typer(
@@ -24,6 +35,7 @@ app.command("eval")(evaluate.eval_command)
 app.command("derive")(derive.derive)
 app.add_typer(profile.app, name="profile")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(keys.app, name="keys")
 app.command("mock-server")(mock.mock_server)
 
 

@@ -45,6 +45,7 @@ def serve(
     from quantize.cache import ArtifactCache
 
     profile = load_profile(profile_path)
+    _raise_open_files_limit()  # two sockets per relayed stream: 1000 streams pass 1024
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = GatewaySettings(**overrides)  # type: ignore[arg-type]
     logs.configure(settings.log_level, settings.log_format)
@@ -86,10 +87,20 @@ def serve(
             log_level=settings.log_level,
             log_config=None,
             access_log=False,
+            # SIGTERM: stop accepting, let requests in flight finish, cut them after this
+            timeout_graceful_shutdown=settings.drain_timeout,
         )
     finally:
         if supervisor is not None:
             supervisor.stop()
+
+
+def _raise_open_files_limit() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _print_plan(console: Console, profile: Profile, host: str, port: int) -> None:

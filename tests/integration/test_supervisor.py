@@ -115,10 +115,23 @@ def test_stop_kills_the_children_a_dead_leader_left(tmp_path: Path) -> None:
     assert gone(child)
 
 
+def busy_engine(port: int) -> tuple[LaunchSpec, int]:
+    script = Path(__file__).with_name("busy_engine.py")
+    argv = [sys.executable, str(script), str(port)]
+    return LaunchSpec(argv=argv, served_model="x", memory_bytes=0, ready_path="/health"), port
+
+
+async def wait_for(sup: Supervisor, state: State, seconds: float = 15) -> None:
+    with anyio.fail_after(seconds):
+        while sup.state("a") is not state:  # noqa: ASYNC110
+            await anyio.sleep(0.1)
+
+
 async def test_a_busy_engine_that_misses_probes_stays_healthy(tmp_path: Path) -> None:
-    """llama-cpp-python answers no probe while it generates: busy is not unhealthy."""
+    """llama-cpp-python answers no probe while it generates: busy (and working) is not
+    unhealthy; the same engine idle and silent is."""
     settings = SupervisorSettings(check_interval=0.1, probe_timeout=0.3, probe_failures=2)
-    sup = Supervisor({"a": mock_engine(free_port())}, tmp_path, settings)
+    sup = Supervisor({"a": busy_engine(free_port())}, tmp_path, settings)
     busy = True
     sup.busy = lambda name: busy
     try:
@@ -127,18 +140,46 @@ async def test_a_busy_engine_that_misses_probes_stays_healthy(tmp_path: Path) ->
         assert isinstance(pid, int)
         async with anyio.create_task_group() as tg:
             tg.start_soon(sup.watch)
-            os.kill(pid, signal.SIGSTOP)  # alive, answers nothing
+            os.kill(pid, signal.SIGUSR1)  # answers no probe, burns CPU
             await anyio.sleep(2.0)  # several probe timeouts
             assert sup.state("a") is State.HEALTHY
             busy = False
-            with anyio.fail_after(10):
-                while sup.state("a") is not State.UNHEALTHY:  # noqa: ASYNC110
-                    await anyio.sleep(0.1)
-            os.kill(pid, signal.SIGCONT)
-            with anyio.fail_after(10):
-                while sup.state("a") is not State.HEALTHY:  # noqa: ASYNC110
-                    await anyio.sleep(0.1)
+            await wait_for(sup, State.UNHEALTHY)
+            os.kill(pid, signal.SIGUSR2)
+            await wait_for(sup, State.HEALTHY)
             tg.cancel_scope.cancel()
         assert sup.status()["a"]["restarts"] == 0
+    finally:
+        sup.stop()
+
+
+@pytest.mark.parametrize("how", ["SIGSTOP", "deadlock"])
+async def test_a_hung_engine_with_requests_waiting_is_restarted(tmp_path: Path, how: str) -> None:
+    """Stopped, or silent with no CPU while requests wait: hung, not busy. It is marked
+    unhealthy (the router skips it) and, after `restart_unhealthy`, killed and restarted."""
+    settings = SupervisorSettings(
+        check_interval=0.1,
+        probe_timeout=0.3,
+        probe_failures=2,
+        restart_unhealthy=1.0,
+        backoff_initial=0.2,
+    )
+    sup = Supervisor({"a": busy_engine(free_port())}, tmp_path, settings)
+    sup.busy = lambda name: True  # requests keep waiting on it
+    try:
+        await sup.start()
+        pid = sup.status()["a"]["pid"]
+        assert isinstance(pid, int)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sup.watch)
+            os.kill(pid, signal.SIGSTOP if how == "SIGSTOP" else signal.SIGHUP)
+            await wait_for(sup, State.UNHEALTHY)
+            assert not sup.healthy("a")
+            with anyio.fail_after(30):
+                while sup.status()["a"]["pid"] == pid or sup.state("a") is not State.HEALTHY:  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            tg.cancel_scope.cancel()
+        assert sup.status()["a"]["restarts"] == 1
+        assert gone(pid)
     finally:
         sup.stop()

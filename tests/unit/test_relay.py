@@ -214,13 +214,13 @@ async def test_a_variant_is_busy_while_its_first_byte_is_awaited(
     mock = FakeUpstreams._mock("w4")
 
     async def slow(request: httpx.Request) -> httpx.Response:
-        seen.append(app.state.gateway.metrics.busy["w4"])
+        seen.append(app.state.gateway.admission.active["w4"])
         await release.wait()
         return await mock(request)
 
     upstreams.set("w4", slow)
     app = make_app()
-    busy = app.state.gateway.metrics.busy
+    busy = app.state.gateway.admission.active
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c,
         anyio.create_task_group() as tg,

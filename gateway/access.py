@@ -1,0 +1,106 @@
+"""Who may call: API keys (quantgate/keys.py) and each key's requests per minute.
+
+With keys configured, every `/v1/...` request needs `Authorization: Bearer <key>` (401
+`invalid_api_key` otherwise) and is held to its key's limit (429 `rate_limit_exceeded` with
+Retry-After past it: a token bucket of `rpm` tokens refilled continuously). The details of
+`/ready` (PIDs, ports, log paths) and `/sd/engines` (engine ports, for Prometheus) need an
+admin key. With no keys, the API is open (the gateway binds 127.0.0.1 by default) and those
+details are shown only to clients on the loopback interface: the operator on the machine,
+not whoever reaches a gateway bound to 0.0.0.0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import Request
+
+from quantgate import keys as keystore
+from quantgate.errors import AdminOnly, InvalidApiKey, RateLimited
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class KeyCheck:
+    """The keys file, re-read when it changes, and one token bucket per key."""
+
+    path: Path
+    _keys: dict[str, keystore.Key] = field(default_factory=dict)
+    _stamp: tuple[int, int] | None = None
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def keys(self) -> dict[str, keystore.Key]:
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._keys, self._stamp = (keystore.load(self.path) if stamp else {}), stamp
+        return self._keys
+
+    @property
+    def required(self) -> bool:
+        return bool(self.keys())
+
+    def identify(self, request: Request) -> keystore.Key | None:
+        """The caller's key; None when no keys are configured. 401 for a missing or bad key."""
+        known = self.keys()
+        if not known:
+            return None
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            raise InvalidApiKey("this gateway needs an API key: Authorization: Bearer <key>")
+        key = known.get(keystore.digest(secret.strip()))
+        if key is None:
+            raise InvalidApiKey("the API key is not valid (unknown or revoked)")
+        return key
+
+    def admit(self, request: Request) -> keystore.Key | None:
+        """`identify`, then spend one request of the key's per-minute budget."""
+        key = self.identify(request)
+        if key is None or key.rpm <= 0:
+            return key
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(key.sha256, _Bucket(float(key.rpm), now))
+        bucket.tokens = min(key.rpm, bucket.tokens + (now - bucket.at) * key.rpm / 60)
+        bucket.at = now
+        if bucket.tokens < 1:
+            wait = math.ceil((1 - bucket.tokens) * 60 / key.rpm)
+            raise RateLimited(
+                f"key {key.name!r} is limited to {key.rpm} requests per minute", retry_after=wait
+            )
+        bucket.tokens -= 1
+        return key
+
+    def is_admin(self, request: Request) -> bool:
+        """An admin key; with no keys configured, a client on the loopback interface."""
+        if not self.required:
+            return request.client is not None and request.client.host in LOOPBACK
+        try:
+            key = self.identify(request)
+        except InvalidApiKey:
+            return False
+        return key is not None and key.admin
+
+    def require_admin(self, request: Request) -> None:
+        if self.required:
+            self.identify(request)  # 401 for a missing or bad key, 403 for a user's
+        if not self.is_admin(request):
+            why = "an admin key" if self.required else "a client on this machine (or keys)"
+            raise AdminOnly(f"this endpoint needs {why}")
+
+
+async def authorized(request: Request) -> None:
+    """FastAPI dependency for the API routes."""
+    request.app.state.gateway.keys.admit(request)

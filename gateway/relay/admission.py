@@ -1,0 +1,74 @@
+"""Admission control: how many requests each variant serves at once, and who waits.
+
+Each variant admits up to `limit` requests at once (waiting for their first byte or being
+relayed); the HTTP pool is sized to match, so a request never waits inside httpx. A request
+takes the first of its candidates with room; when none has room, it queues for its first
+choice, at most `queue` requests deep and for at most `wait` seconds, and is refused with 429
+and Retry-After past that. Requests are never dropped silently: admitted, queued, or refused.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Sequence
+
+import anyio
+
+from quantgate.errors import Overloaded
+
+
+class Admission:
+    def __init__(self, limit: int, queue: int, wait: float) -> None:
+        self.limit, self.queue, self.wait = limit, queue, wait
+        self.active: collections.Counter[str] = collections.Counter()  # admitted, not released
+        self.queued: collections.Counter[str] = collections.Counter()
+        self._freed: dict[str, anyio.Event] = {}
+
+    def busy(self, variant: str) -> bool:
+        return self.active[variant] > 0
+
+    def try_admit(self, variant: str) -> bool:
+        if self.active[variant] >= self.limit or self.queued[variant]:
+            return False  # the queue goes first
+        self.active[variant] += 1
+        return True
+
+    async def admit(self, candidates: Sequence[str]) -> str:
+        """The first candidate with room, or the first choice after queueing for it."""
+        for name in candidates:
+            if self.try_admit(name):
+                return name
+        first = candidates[0]
+        if self.queued[first] >= self.queue:
+            raise Overloaded(
+                f"variant {first} is at its limit of {self.limit} requests with "
+                f"{self.queued[first]} queued; retry later",
+                retry_after=max(1, math.ceil(self.wait / 4)),
+            )
+        self.queued[first] += 1
+        try:
+            with anyio.move_on_after(self.wait):
+                while self.active[first] >= self.limit:
+                    await self._event(first).wait()
+                self.active[first] += 1
+                return first
+        finally:
+            self.queued[first] -= 1
+        raise Overloaded(
+            f"variant {first} stayed at its limit of {self.limit} requests for "
+            f"{self.wait:g} s; retry later",
+            retry_after=max(1, math.ceil(self.wait / 4)),
+        )
+
+    def release(self, variant: str) -> None:
+        self.active[variant] -= 1
+        event = self._freed.pop(variant, None)
+        if event is not None:
+            event.set()  # every waiter re-checks; the first to run takes the slot
+
+    def _event(self, variant: str) -> anyio.Event:
+        event = self._freed.get(variant)
+        if event is None:
+            event = self._freed[variant] = anyio.Event()
+        return event

@@ -1,0 +1,60 @@
+"""`quantgate keys`: make, list and revoke the gateway's API keys."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="API keys for the gateway (stored hashed; a running gateway picks changes up).",
+    no_args_is_help=True,
+)
+FILE = typer.Option(
+    None,
+    "--file",
+    help="keys file [env QUANTGATE_KEYS_FILE; default ~/.config/quantgate/keys.json]",
+)
+
+
+@app.command("add")
+def add_command(
+    name: str = typer.Argument(..., help="who or what the key is for"),
+    admin: bool = typer.Option(False, help="may read engine details (/ready, /sd/engines)"),
+    rpm: int = typer.Option(0, help="requests per minute (0: no limit)"),
+    file: Path | None = FILE,
+) -> None:
+    """Make a key and print it: it is shown this once (only its hash is stored)."""
+    from quantgate import keys
+
+    path = file or keys.default_path()
+    secret = keys.add(path, name, admin=admin, rpm=rpm)
+    typer.echo(secret)
+    typer.echo(f"key {name!r} added to {path}; send it as `Authorization: Bearer <key>`", err=True)
+
+
+@app.command("list")
+def list_command(file: Path | None = FILE) -> None:
+    """The keys by name (never the secrets)."""
+    from quantgate import keys
+
+    path = file or keys.default_path()
+    found = sorted(keys.load(path).values(), key=lambda k: k.name)
+    if not found:
+        typer.echo(f"no keys in {path}: the gateway asks for none")
+        return
+    for k in found:
+        made = time.strftime("%Y-%m-%d", time.gmtime(k.created))
+        limit = f"{k.rpm}/min" if k.rpm else "no limit"
+        typer.echo(f"{k.name:<24} {'admin' if k.admin else 'user':<6} {limit:<10} made {made}")
+
+
+@app.command("revoke")
+def revoke_command(name: str = typer.Argument(...), file: Path | None = FILE) -> None:
+    """Remove a key; a running gateway refuses it from its next request."""
+    from quantgate import keys
+
+    path = file or keys.default_path()
+    keys.revoke(path, name)
+    typer.echo(f"key {name!r} revoked")

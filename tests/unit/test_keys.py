@@ -1,0 +1,132 @@
+"""API keys: hashed on disk, asked for on every API call once configured, limited per
+minute, revocable without a restart; engine details only for admins."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from quantgate import keys
+from quantgate.errors import ConfigError
+
+pytestmark = pytest.mark.anyio
+
+CHAT = {"model": "demo@w4", "messages": [{"role": "user", "content": "hello there"}]}
+
+
+def test_the_secret_is_shown_once_and_only_its_hash_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    secret = keys.add(path, "alice", rpm=10)
+    assert secret.startswith("qg-") and len(secret) > 40
+    text = path.read_text()
+    assert secret not in text and keys.digest(secret) in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [k.name for k in keys.load(path).values()] == ["alice"]
+    with pytest.raises(ConfigError, match="exists"):
+        keys.add(path, "alice")
+    keys.revoke(path, "alice")
+    assert keys.load(path) == {}
+    with pytest.raises(ConfigError, match="no key named"):
+        keys.revoke(path, "alice")
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not a quantgate keys file"):
+        keys.load(path)
+
+
+@pytest.fixture
+def keyed(tmp_path: Path, make_app: Callable[..., FastAPI]) -> tuple[FastAPI, Path, dict[str, str]]:
+    path = tmp_path / "keys.json"
+    secrets = {
+        "user": keys.add(path, "user", rpm=2),
+        "admin": keys.add(path, "ops", admin=True),
+    }
+    return make_app(keys_file=path), path, secrets
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {secret}"}
+
+
+async def test_api_calls_need_a_valid_key(keyed: tuple[FastAPI, Path, dict[str, str]]) -> None:
+    app, path, secrets = keyed
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        for headers in ({}, bearer("qg-wrong"), {"authorization": "Basic abc"}):
+            r = await c.post("/v1/chat/completions", json=CHAT, headers=headers)
+            assert r.status_code == 401, headers
+            assert r.json()["error"]["code"] == "invalid_api_key"
+        assert (await c.get("/v1/models")).status_code == 401
+        ok = await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["admin"]))
+        assert ok.status_code == 200
+        assert (await c.get("/health")).status_code == 200  # liveness needs no key
+        keys.revoke(path, "ops")  # takes effect on the next request, no restart
+        gone = await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["admin"]))
+        assert gone.status_code == 401 and "revoked" in gone.json()["error"]["message"]
+
+
+async def test_a_key_is_held_to_its_requests_per_minute(
+    keyed: tuple[FastAPI, Path, dict[str, str]],
+) -> None:
+    app, _, secrets = keyed
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        codes = [
+            (await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["user"])))
+            for _ in range(3)
+        ]
+    assert [r.status_code for r in codes] == [200, 200, 429]
+    assert codes[2].json()["error"]["code"] == "rate_limit_exceeded"
+    assert 1 <= int(codes[2].headers["retry-after"]) <= 30  # one request of 2/min: 30 s
+
+
+async def test_engine_details_are_for_admins(
+    keyed: tuple[FastAPI, Path, dict[str, str]], make_app: Callable[..., FastAPI], tmp_path: Path
+) -> None:
+    app, _, secrets = keyed
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        assert (await c.get("/sd/engines", headers=bearer(secrets["user"]))).status_code == 403
+        assert (await c.get("/sd/engines")).status_code == 401
+        assert (await c.get("/sd/engines", headers=bearer(secrets["admin"]))).status_code == 200
+    # no keys: open to this machine, closed to other hosts
+    open_app = make_app(keys_file=tmp_path / "none.json")
+    remote = httpx.ASGITransport(app=open_app, client=("203.0.113.9", 5000))
+    async with httpx.AsyncClient(transport=remote, base_url="http://g") as c:
+        r = await c.get("/sd/engines")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "admin_key_required"
+    local = httpx.ASGITransport(app=open_app)
+    async with httpx.AsyncClient(transport=local, base_url="http://g") as c:
+        assert (await c.get("/sd/engines")).json() == []
+
+
+def test_the_keys_file_is_json_a_person_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "k.json"
+    keys.add(path, "ci", admin=True, rpm=60)
+    (entry,) = json.loads(path.read_text())["keys"]
+    assert entry["name"] == "ci" and entry["admin"] is True and entry["rpm"] == 60
+
+
+class _Supervisor:
+    def healthy(self, name: str) -> bool:
+        return True
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {"w4": {"state": "healthy", "pid": 4242, "restarts": 0, "log": "/x/w4.log"}}
+
+
+async def test_ready_names_pids_and_logs_to_admins_only(
+    keyed: tuple[FastAPI, Path, dict[str, str]],
+) -> None:
+    app, _, secrets = keyed
+    app.state.gateway.supervisor = _Supervisor()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        public = await c.get("/ready")
+        user = await c.get("/ready", headers=bearer(secrets["user"]))
+        admin = await c.get("/ready", headers=bearer(secrets["admin"]))
+    assert public.status_code == 200 and "engines" not in public.json()
+    assert public.json()["variants"]["w4"] == "up"
+    assert "engines" not in user.json()
+    assert admin.json()["engines"]["w4"]["pid"] == 4242
