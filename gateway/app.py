@@ -69,7 +69,7 @@ def create_app(
     app.state.gateway = state
     if supervisor is not None:
         supervisor.busy = state.admission.busy
-    app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics)
+    app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics, ended=state.ended)
     errors.install(app)
     app.include_router(openai.router, dependencies=[Depends(access.authorized)])
     app.include_router(route.router, dependencies=[Depends(access.authorized)])

@@ -19,9 +19,18 @@ class GatewaySettings(BaseSettings):
         300.0, gt=0, description="s from sending a request to the upstream's first event or body"
     )
     idle_timeout: float = Field(60.0, gt=0, description="s allowed between two streamed events")
+    max_failovers: int = Field(
+        2, ge=0, description="variants tried after the first fails (the retry budget)"
+    )
+    deadline: float | None = Field(
+        None,
+        gt=0,
+        description="s a request may take to its first byte, failovers included "
+        "(X-Quantgate-Deadline overrides it per request); none: each try has its own timeout",
+    )
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0, description="larger requests get 413")
     max_connections: int = Field(
-        256, gt=0, description="requests each variant serves at once (and its HTTP pool size)"
+        256, gt=0, description="cap on any variant's max_concurrency (and its HTTP pool size)"
     )
     max_queue: int = Field(
         1024, ge=0, description="requests that may wait for a variant at its limit; then 429"

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from gateway.access import KeyCheck
 from gateway.engines.supervisor import Supervisor
+from gateway.metrics.record import RequestRecord
 from gateway.metrics.registry import GatewayMetrics
 from gateway.relay.admission import Admission
+from gateway.relay.outliers import Outliers
 from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
@@ -28,15 +30,28 @@ class GatewayState:
     metrics: GatewayMetrics = field(init=False)
     admission: Admission = field(init=False)
     keys: KeyCheck = field(init=False)
+    outliers: Outliers = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.admission = Admission(s.max_connections, s.max_queue, s.queue_timeout)
+        limits = {v.name: min(v.concurrency, s.max_connections) for v in self.profile.variants}
+        self.admission = Admission(limits, s.max_queue, s.queue_timeout)
         self.keys = KeyCheck(s.keys_file or default_keys_path())
+        self.outliers = Outliers([v.name for v in self.profile.variants])
         self.metrics = GatewayMetrics(self.profile, self.healthy)
         if self.router is None:
             self.router = Router(self.profile)
 
     def healthy(self, variant: str) -> bool:
-        """False while the supervisor knows the variant's engine is down or restarting."""
+        """False while the supervisor knows the variant's engine is down or restarting, or
+        while the variant is ejected for failing request after request."""
+        if self.outliers.ejected(variant):
+            return False
         return self.supervisor is None or self.supervisor.healthy(variant)
+
+    def ended(self, record: RequestRecord) -> None:
+        """A request has ended: what it says of the variants it tried."""
+        for name, _ in record.failed:
+            self.outliers.report(name, ok=False)
+        if record.variant and record.in_flight:
+            self.outliers.report(record.variant, ok=record.status < 500 and not record.stream_error)

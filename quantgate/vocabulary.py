@@ -29,6 +29,7 @@ ROUTE_HEADER = "x-quantgate-route"
 VARIANT_HEADER = "x-quantgate-variant"
 FAILOVER_HEADER = "x-quantgate-failover"
 SKIPPED_HEADER = "x-quantgate-skipped"
+DEADLINE_HEADER = "x-quantgate-deadline"  # seconds the client gives the gateway to start answering
 
 
 def band_of(bands: Sequence[tuple[str, int | None]], tokens: int) -> str:

@@ -49,9 +49,7 @@ async def plan(
         task, _ = router.classify(body, hints)
         return Planned((pinned,), True, task, None, unhealthy)
     saturated = [
-        v.name
-        for v in state.profile.variants
-        if state.admission.active[v.name] >= v.max_concurrency
+        v.name for v in state.profile.variants if state.admission.active[v.name] >= v.concurrency
     ]
 
     def run() -> Routed:

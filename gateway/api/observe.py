@@ -27,9 +27,15 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class ObserveMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Callable[[], GatewayMetrics]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Callable[[], GatewayMetrics],
+        ended: Callable[[RequestRecord], None] = lambda record: None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.ended = ended
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = ENDPOINTS.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -62,6 +68,7 @@ class ObserveMiddleware:
             if record.in_flight:
                 metrics.leave(record.variant)
             metrics.record(record)
+            self.ended(record)
             access_log.info("request", extra=_log_fields(record))
 
 

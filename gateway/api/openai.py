@@ -22,9 +22,15 @@ from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import open_first
 from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
-from quantgate.errors import UnsupportedParameter, UpstreamError, UpstreamUnavailable
+from quantgate.errors import (
+    InvalidRequest,
+    UnsupportedParameter,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from quantgate.streams import expected_choices
-from quantgate.vocabulary import FAILOVER_HEADER, SKIPPED_HEADER, VARIANT_HEADER
+from quantgate.vocabulary import DEADLINE_HEADER, FAILOVER_HEADER, SKIPPED_HEADER, VARIANT_HEADER
 
 router = APIRouter()
 
@@ -102,18 +108,17 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             **upstream_body,
             "stream_options": {**(body.get("stream_options") or {}), "include_usage": True},
         }
+    candidates = candidates[: 1 + state.settings.max_failovers]  # the retry budget
+    deadline = _deadline(request.headers, state.settings.deadline)
     failed: list[tuple[str, UpstreamError]] = []
     try:
-        served = await open_first(
-            candidates,
-            path,
-            upstream_body,
-            stream=stream,
-            failed=failed,
-            headers={"x-request-id": record.request_id},
-            admission=state.admission,
-            adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
-        )
+        with anyio.fail_after(deadline):
+            served = await _open(state, record, candidates, path, upstream_body, stream, failed)
+    except TimeoutError:
+        tried = ", ".join(name for name, _ in failed) or "none finished"
+        raise UpstreamTimeout(
+            f"no variant answered within the {deadline:g} s deadline (failed: {tried})"
+        ) from None
     finally:
         record.failed = [(name, exc.code or "error") for name, exc in failed]
     record.variant = served.upstream.name
@@ -149,6 +154,44 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
         choices=expected_choices(body),
         prompt_tokens=prompt_tokens,
     )
+
+
+async def _open(
+    state: GatewayState,
+    record: RequestRecord,
+    candidates: list[Any],
+    path: str,
+    body: dict[str, Any],
+    stream: bool,
+    failed: list[tuple[str, UpstreamError]],
+) -> Any:
+    return await open_first(
+        candidates,
+        path,
+        body,
+        stream=stream,
+        failed=failed,
+        headers={"x-request-id": record.request_id},
+        admission=state.admission,
+        adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
+    )
+
+
+def _deadline(headers: Any, default: float | None) -> float | None:
+    """Seconds from the X-Quantgate-Deadline header (or the setting); 400 when malformed."""
+    raw = headers.get(DEADLINE_HEADER)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        raise InvalidRequest(
+            f"{DEADLINE_HEADER.title()} must be seconds (0 < s < 86400), not {raw!r}",
+            param=DEADLINE_HEADER.title(),
+        )
+    return value
 
 
 def _honouring(

@@ -184,8 +184,20 @@ class Variant(_Strict):
     engine: Engine
     quant: QuantSpec = Field(default_factory=lambda: QuantSpec())
     max_context: int = Field(4096, gt=0, description="prompt + completion tokens")
-    max_concurrency: int = Field(16, gt=0, description="in-flight requests before saturation")
+    max_concurrency: int | None = Field(
+        None,
+        gt=0,
+        description="requests it serves at once; more queue in the gateway, and routing "
+        "spills to another admissible variant. Default: 1 for llama.cpp (its server runs one "
+        "request at a time), 256 otherwise",
+    )
     description: str = ""
+
+    @property
+    def concurrency(self) -> int:
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return 1 if self.engine.kind == "llamacpp" else 256
 
 
 class ContextBand(_Strict):

@@ -20,7 +20,7 @@ PINNED = {"model": "demo@w4", "messages": [{"role": "user", "content": "hello th
 
 
 async def test_the_first_candidate_with_room_is_taken() -> None:
-    gate = Admission(limit=1, queue=0, wait=1.0)
+    gate = Admission({"a": 1, "b": 1}, queue=0, wait=1.0)
     assert await gate.admit(["a", "b"]) == "a"
     assert await gate.admit(["a", "b"]) == "b"  # a is full: its next admissible twin
     with pytest.raises(Overloaded) as refused:
@@ -31,7 +31,7 @@ async def test_the_first_candidate_with_room_is_taken() -> None:
 
 
 async def test_a_queued_request_gets_the_slot_a_release_frees() -> None:
-    gate = Admission(limit=1, queue=1, wait=5.0)
+    gate = Admission({"a": 1}, queue=1, wait=5.0)
     assert await gate.admit(["a"]) == "a"
     got: list[str] = []
     async with anyio.create_task_group() as tg:
@@ -47,7 +47,7 @@ async def test_a_queued_request_gets_the_slot_a_release_frees() -> None:
 
 
 async def test_a_queued_request_gives_up_after_the_wait() -> None:
-    gate = Admission(limit=1, queue=4, wait=0.2)
+    gate = Admission({"a": 1}, queue=4, wait=0.2)
     await gate.admit(["a"])
     with pytest.raises(Overloaded, match=r"stayed at its limit .* for 0.2 s"):
         await gate.admit(["a"])
