@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx
@@ -13,6 +15,7 @@ from fastapi import Depends, FastAPI
 from gateway import access
 from gateway.api import errors, health, metrics, openai, route
 from gateway.api.observe import ObserveMiddleware
+from gateway.api.schemas import COMPONENTS
 from gateway.engines.supervisor import Supervisor
 from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
@@ -75,4 +78,22 @@ def create_app(
     app.include_router(route.router, dependencies=[Depends(access.authorized)])
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the request bodies' definitions (gateway/api/schemas.py)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = copy.deepcopy(COMPONENTS)
+        profile = app.state.gateway.profile
+        served = [profile.model] + [f"{profile.model}@{v.name}" for v in profile.variants]
+        for body in components.values():  # `model` names what this gateway serves
+            if "model" in body.get("properties", {}):
+                body["properties"]["model"] = {"type": "string", "enum": served}
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -35,7 +35,9 @@ class GatewaySettings(BaseSettings):
     max_queue: int = Field(
         1024, ge=0, description="requests that may wait for a variant at its limit; then 429"
     )
-    queue_timeout: float = Field(30.0, gt=0, description="s a request may wait in that queue")
+    queue_timeout: float = Field(
+        300.0, gt=0, description="s a request may wait in that queue (as long as for a first byte)"
+    )
     drain_timeout: int = Field(
         30, gt=0, description="s after SIGTERM for requests in flight to finish; then cut"
     )

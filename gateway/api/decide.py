@@ -15,6 +15,7 @@ import anyio
 from gateway.routing.resolve import pinned_variant
 from gateway.routing.router import Routed, parse_hints
 from gateway.state import GatewayState
+from quantgate.errors import ContextLengthExceeded
 from quantgate.vocabulary import ROUTE_HEADER, TASK_HEADER
 
 INLINE_CHARS = 8192  # prompts up to this size are decided on the event loop
@@ -46,6 +47,7 @@ async def plan(
     router = state.router
     unhealthy = tuple(v.name for v in state.profile.variants if not state.healthy(v.name))
     if pinned is not None:
+        _fits(state, pinned, body)
         task, _ = router.classify(body, hints)
         return Planned((pinned,), True, task, None, unhealthy)
     saturated = [
@@ -57,6 +59,20 @@ async def plan(
 
     routed = await anyio.to_thread.run_sync(run) if large(body) else run()
     return Planned(routed.decision.order, False, routed.decision.task, routed, unhealthy)
+
+
+def _fits(state: GatewayState, variant: str, body: dict[str, Any]) -> None:
+    """A pinned request may not ask for more completion tokens than its variant's context
+    holds (routed requests are checked with their prompt by the policy)."""
+    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    limit = state.profile.variant(variant).max_context
+    if isinstance(asked, int) and asked > limit:
+        field = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"
+        raise ContextLengthExceeded(
+            f"{field} is {asked}; variant {variant} has a context of {limit} tokens, prompt "
+            "included. Lower it.",
+            param=field,
+        )
 
 
 def large(body: dict[str, Any]) -> bool:

@@ -16,7 +16,12 @@ from gateway.api.body import read_json, validate
 from gateway.api.decide import large, plan
 from gateway.api.observe import current
 from gateway.api.replies import to_response
-from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.api.schemas import (
+    GENERATED,
+    ChatCompletionRequest,
+    CompletionRequest,
+    request_body,
+)
 from gateway.engines.fields import adapt, unsupported
 from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import open_first
@@ -35,12 +40,20 @@ from quantgate.vocabulary import DEADLINE_HEADER, FAILOVER_HEADER, SKIPPED_HEADE
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions")
+@router.post(
+    "/v1/chat/completions",
+    openapi_extra=request_body(ChatCompletionRequest),
+    responses=GENERATED,
+)
 async def chat_completions(request: Request) -> Response:
     return await _generate(request, "chat/completions", ChatCompletionRequest)
 
 
-@router.post("/v1/completions")
+@router.post(
+    "/v1/completions",
+    openapi_extra=request_body(CompletionRequest),
+    responses=GENERATED,
+)
 async def completions(request: Request) -> Response:
     return await _generate(request, "completions", CompletionRequest)
 

@@ -9,7 +9,13 @@ from starlette.requests import Request
 
 from gateway.api.body import read_json, validate
 from gateway.api.decide import plan
-from gateway.api.schemas import ChatCompletionRequest, CompletionRequest
+from gateway.api.schemas import (
+    ERRORS,
+    ChatCompletionRequest,
+    CompletionRequest,
+    RouteRequest,
+    request_body,
+)
 from gateway.routing.explain import explain
 from gateway.state import GatewayState
 from quantgate.vocabulary import ROUTE_HEADER
@@ -17,10 +23,11 @@ from quantgate.vocabulary import ROUTE_HEADER
 router = APIRouter()
 
 
-@router.post("/v1/route")
+@router.post("/v1/route", openapi_extra=request_body(RouteRequest), responses=ERRORS)
 async def route(request: Request) -> dict[str, Any]:
     state: GatewayState = request.app.state.gateway
     body = await read_json(request, state.settings.max_body_bytes)
+    validate(RouteRequest, body)
     validate(ChatCompletionRequest if "messages" in body else CompletionRequest, body)
     planned = await plan(state, request.headers, body, body["model"], explain=True)
     if planned.routed is None:

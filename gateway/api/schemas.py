@@ -1,7 +1,10 @@
-"""OpenAI request bodies, for validation only.
+"""OpenAI request bodies, for validation and for the published OpenAPI schema.
 
 The gateway forwards the body it received (with `model` replaced), never a re-serialised
-model, so fields these classes do not know pass through to the upstream untouched.
+model, so fields these classes do not know pass through to the upstream untouched. The routes
+read raw requests (to check the JSON themselves, gateway/api/body.py), so FastAPI would
+publish no request body: `request_body` declares it, and the error envelope for every error
+status, so that fuzzers and SDK generators can use /openapi.json.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # strict: "0.5" is not a number and 1 is not a boolean, as the published schema says
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class StreamOptions(_Open):
@@ -31,7 +35,7 @@ class _Generation(_Open):
     max_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
-    n: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=128)  # OpenAI's limit
     stop: str | list[str] | None = None
 
 
@@ -43,4 +47,60 @@ class ChatCompletionRequest(_Generation):
 class CompletionRequest(_Generation):
     prompt: str | list[str] | list[int] | list[list[int]]
     echo: bool | None = None
-    logprobs: int | None = Field(None, ge=0)
+    logprobs: int | None = Field(None, ge=0, le=20)
+
+
+class RouteRequest(_Open):
+    """`POST /v1/route`: a chat or completion body; `messages` or `prompt`."""
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] | None = Field(None, min_length=1)
+    prompt: str | list[str] | list[int] | list[list[int]] | None = None
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail
+
+
+COMPONENTS: dict[str, Any] = {}  # schema definitions the request bodies refer to
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": what}
+    for status, what in {
+        400: "invalid request",
+        401: "missing or invalid API key",
+        403: "admin key required",
+        404: "unknown model",
+        413: "request too large",
+        415: "the body must be JSON",
+        429: "overloaded or rate limited (Retry-After)",
+        502: "the variant answered badly",
+        503: "no variant could be reached",
+        504: "no variant answered in time",
+    }.items()
+}
+
+
+GENERATED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the completion (JSON), or with `stream: true` its chunks (SSE)",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    },
+    **ERRORS,
+}
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads `model` from a raw JSON request."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    COMPONENTS.update(schema.pop("$defs", {}))
+    COMPONENTS[model.__name__] = schema
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}

@@ -225,6 +225,7 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
     assert str(max(v["max_context"] for v in spec.data["variants"])) in info.value.message
 
 
+@pytest.mark.timeout(1200)  # as long as its subprocess may take (12 tasks, long generations)
 def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
     """Every task on two real variants through the gateway, then rules from the run."""
     spec, base = demo

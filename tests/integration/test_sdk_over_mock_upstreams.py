@@ -132,11 +132,14 @@ variants:
 """)
     client = openai.OpenAI(base_url=start_gateway(processes, profile), api_key="x", max_retries=0)
     msgs = [{"role": "user", "content": "x"}]
-    first = client.chat.completions.with_raw_response.create(model="demo", messages=msgs)
+    general = {"X-Quantgate-Task": "general"}  # a task w4 is admissible for, whatever "x" reads as
+    first = client.chat.completions.with_raw_response.create(
+        model="demo", messages=msgs, extra_headers=general
+    )
     assert first.headers["x-quantgate-variant"] == "w4"
     mock_w4.kill()
     after = client.chat.completions.with_raw_response.create(
-        model="demo", messages=msgs, stream=True
+        model="demo", messages=msgs, stream=True, extra_headers=general
     )
     assert after.headers["x-quantgate-variant"] == "ref"
     assert after.headers["x-quantgate-failover"] == "w4"

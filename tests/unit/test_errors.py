@@ -142,6 +142,31 @@ BAD_INPUTS = [
         404,
         "model_not_found",
     ),
+    (
+        "negative max_tokens",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "max_tokens": -5}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "a string where a number goes",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "top_p": "0.5"}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "n beyond OpenAI's 128",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "n": 100000}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "a pinned max_tokens beyond the variant's context",
+        b'{"model": "demo@w4", "messages": [{"role": "user", "content": "hi"}], '
+        b'"max_tokens": 1000000000}',
+        400,
+        "context_length_exceeded",
+    ),
 ]
 
 
