@@ -37,17 +37,19 @@ MAX_TOKENS = 256  # the classifier's text window (1000 characters) rarely has mo
 @dataclass(frozen=True)
 class StaticEmbedding:
     tokenizer: Any  # tokenizers.Tokenizer, WordPiece (lower-cased), no special tokens added
-    vectors: Any  # numpy float16 [vocabulary, 384]
+    vectors: Any  # numpy float32 [vocabulary, 384] (float16 on disk; float32 in memory is ~6x
+    # faster to pool, for 47 MB)
     digest: str  # sha256 of the vectors: the classifier's head names the one it was fitted on
 
     def embed(self, text: str) -> Any:
         """The unit-length mean of the text's token vectors (float32)."""
         import numpy
 
-        ids = self.tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
+        # encode_batch_fast: no offsets computed, ~20% faster than encode
+        ids = self.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
         if not ids:
             return numpy.zeros(self.vectors.shape[1], dtype=numpy.float32)
-        mean = self.vectors[ids].astype(numpy.float32).mean(axis=0)
+        mean = self.vectors[ids[:MAX_TOKENS]].mean(axis=0)
         norm = float(numpy.linalg.norm(mean))
         return mean / norm if norm else mean
 
@@ -84,7 +86,7 @@ def load(folder: Path) -> StaticEmbedding:
     tokenizer.no_truncation()
     tokenizer.no_padding()
     raw = (folder / "vectors.npy").read_bytes()
-    vectors = numpy.load(folder / "vectors.npy", mmap_mode=None)
+    vectors = numpy.load(folder / "vectors.npy").astype(numpy.float32)
     return StaticEmbedding(tokenizer, vectors, hashlib.sha256(raw).hexdigest()[:16])
 
 
