@@ -40,7 +40,7 @@ class State(StrEnum):
 @dataclass
 class SupervisorSettings:
     check_interval: float = 1.0
-    probe_timeout: float = 5.0
+    probe_timeout: float = 2.0  # a hung engine is unhealthy within ~3 x (2 + 1) s
     probe_failures: int = 3  # consecutive failed probes before a live engine is unhealthy
     backoff_initial: float = 1.0
     backoff_max: float = 60.0

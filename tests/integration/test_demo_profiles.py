@@ -7,10 +7,12 @@ in memory).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -134,6 +136,53 @@ def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo
         model=f"{MODEL}@{default}", prompt="2 + 3 =", max_tokens=2, temperature=0
     )
     assert pinned.choices[0].text
+
+
+def test_a_stopped_engine_is_skipped_within_seconds_and_restarted(
+    demo: tuple[Demo, str],
+) -> None:
+    """SIGSTOP of the variant a prompt routes to, while a request waits on it: within seconds
+    the supervisor marks it unhealthy, later requests go elsewhere without waiting, and it is
+    killed and restarted (30 s later), healthy again on a new PID."""
+    spec, base = demo
+    if spec.profile != "demo-llamacpp.yaml":
+        pytest.skip("vLLM answers probes while busy: its hang is a plain failed probe")
+    client = client_for(base)
+    body = {"model": MODEL, "prompt": "2 + 3 =", "max_tokens": 2}
+    chosen = httpx.post(base + "/v1/route", json=body).json()["chosen"]
+    pid = httpx.get(base + "/ready").json()["engines"][chosen]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+
+        def stuck() -> None:  # a request waiting on it: the engine counts as busy
+            with contextlib.suppress(openai.OpenAIError):
+                client.completions.create(**body, timeout=120)
+
+        waiting = threading.Thread(target=stuck)
+        waiting.start()
+        stopped = time.monotonic()
+        while httpx.get(base + "/ready").json()["engines"][chosen]["state"] == "healthy":
+            assert time.monotonic() - stopped < 20, "a stopped engine still counts as healthy"
+            time.sleep(0.5)
+        detected = time.monotonic() - stopped
+        t0 = time.monotonic()
+        raw = client.completions.with_raw_response.create(**body, temperature=0, timeout=60)
+        assert raw.headers["x-quantgate-variant"] != chosen
+        assert chosen in raw.headers.get("x-quantgate-skipped", "")
+        assert time.monotonic() - t0 < 30  # served by another variant, not queued behind it
+        deadline = time.monotonic() + 120
+        while True:
+            state = httpx.get(base + "/ready").json()["engines"][chosen]
+            if state["state"] == "healthy" and state["pid"] != pid:
+                break
+            assert time.monotonic() < deadline, f"not restarted: {state}"
+            time.sleep(1)
+        waiting.join(120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    print(f"stopped engine marked unhealthy after {detected:.1f} s")
+    assert detected < 15
 
 
 def test_engine_metrics_are_discoverable_and_match_the_dashboard(demo: tuple[Demo, str]) -> None:
