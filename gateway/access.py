@@ -102,5 +102,10 @@ class KeyCheck:
 
 
 async def authorized(request: Request) -> None:
-    """FastAPI dependency for the API routes."""
-    request.app.state.gateway.keys.admit(request)
+    """FastAPI dependency for the API routes: the key's name goes to the access log."""
+    from gateway.api.observe import current
+
+    key = request.app.state.gateway.keys.admit(request)
+    record = current.get()
+    if key is not None and record is not None:
+        record.key = key.name

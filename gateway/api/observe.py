@@ -87,6 +87,7 @@ def _log_fields(r: RequestRecord) -> dict[str, object]:
 
     return {
         "request_id": r.request_id,
+        "key": r.key,
         "endpoint": r.endpoint,
         "status": r.status,
         "variant": r.variant,

@@ -38,6 +38,7 @@ class RequestRecord:
     stream_error: str | None = None  # error code of a stream broken after its first byte
     routing_seconds: float | None = None
     in_flight: bool = False
+    key: str | None = None  # the API key's name (never the key)
     release: Callable[[], None] | None = None  # gives the variant's admission slot back
 
     def observe(self, obj: Any) -> None:

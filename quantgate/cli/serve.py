@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -66,6 +67,7 @@ def serve(
         supervisor = Supervisor(plan, default_root() / "logs" / profile.model)
 
     _print_plan(console, profile, settings.host, settings.port)
+    _print_keys(console, settings)
     try:
         if supervisor is not None:
             console.print("starting the engines ...")
@@ -101,6 +103,21 @@ def _raise_open_files_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _print_keys(console: Console, settings: Any) -> None:
+    from quantgate import keys
+
+    path = settings.keys_file or keys.default_path()
+    found = keys.load(path)
+    if found:
+        admins = sum(k.admin for k in found.values())
+        console.print(f"API keys: {len(found)} ({admins} admin) from {path}")
+    else:
+        console.print(
+            f"API keys: none in {path}: the API is open to whoever reaches "
+            f"{settings.host}:{settings.port} (quantgate keys add NAME)"
+        )
 
 
 def _print_plan(console: Console, profile: Profile, host: str, port: int) -> None:

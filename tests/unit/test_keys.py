@@ -130,3 +130,18 @@ async def test_ready_names_pids_and_logs_to_admins_only(
     assert public.json()["variants"]["w4"] == "up"
     assert "engines" not in user.json()
     assert admin.json()["engines"]["w4"]["pid"] == 4242
+
+
+async def test_the_access_log_names_the_key_and_never_holds_it(
+    keyed: tuple[FastAPI, Path, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _, secrets = keyed
+    caplog.set_level("INFO", logger="quantgate.access")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["admin"]))
+        await c.post("/v1/chat/completions", json=CHAT, headers=bearer("qg-not-a-key"))
+    records = [r for r in caplog.records if r.name == "quantgate.access"]
+    assert [getattr(r, "key", None) for r in records] == ["ops", None]
+    assert [getattr(r, "status", None) for r in records] == [200, 401]
+    logged = " ".join(str(vars(r)) for r in caplog.records)
+    assert secrets["admin"] not in logged and "qg-not-a-key" not in logged
