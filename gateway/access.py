@@ -2,7 +2,8 @@
 
 With keys configured, every `/v1/...` request needs `Authorization: Bearer <key>` (401
 `invalid_api_key` otherwise) and is held to its key's limit (429 `rate_limit_exceeded` with
-Retry-After past it: a token bucket of `rpm` tokens refilled continuously). The details of
+Retry-After past it: a token bucket of `rpm` requests refilled continuously; likewise `tpm`
+prompt + completion tokens, debited when each request ends). The details of
 `/ready` (PIDs, ports, log paths) and `/sd/engines` (engine ports, for Prometheus) need an
 admin key. With no keys, the API is open (the gateway binds 127.0.0.1 by default) and those
 details are shown only to clients on the loopback interface: the operator on the machine,
@@ -26,8 +27,21 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 @dataclass
 class _Bucket:
+    """A token bucket holding up to `per_minute`, refilled continuously."""
+
+    per_minute: int
     tokens: float
     at: float
+
+    def refill(self, now: float) -> float:
+        self.tokens = min(self.per_minute, self.tokens + (now - self.at) * self.per_minute / 60)
+        self.at = now
+        return self.tokens
+
+    def wait(self, need: float) -> int:
+        """Seconds until `need` is available (0: now)."""
+        short = need - self.tokens
+        return 0 if short <= 0 else math.ceil(short * 60 / self.per_minute)
 
 
 @dataclass
@@ -67,21 +81,43 @@ class KeyCheck:
         return key
 
     def admit(self, request: Request) -> keystore.Key | None:
-        """`identify`, then spend one request of the key's per-minute budget."""
+        """`identify`, then spend one request of the key's per-minute budget; refused while
+        its tokens per minute are spent (they are debited when a request ends: `spend`)."""
         key = self.identify(request)
-        if key is None or key.rpm <= 0:
-            return key
+        if key is None:
+            return None
         now = time.monotonic()
-        bucket = self._buckets.setdefault(key.sha256, _Bucket(float(key.rpm), now))
-        bucket.tokens = min(key.rpm, bucket.tokens + (now - bucket.at) * key.rpm / 60)
-        bucket.at = now
-        if bucket.tokens < 1:
-            wait = math.ceil((1 - bucket.tokens) * 60 / key.rpm)
-            raise RateLimited(
-                f"key {key.name!r} is limited to {key.rpm} requests per minute", retry_after=wait
-            )
-        bucket.tokens -= 1
+        if key.tpm > 0:
+            tokens = self._bucket(f"tpm:{key.name}", key.tpm, now)
+            if tokens.refill(now) <= 0:
+                raise RateLimited(
+                    f"key {key.name!r} is limited to {key.tpm} tokens per minute",
+                    retry_after=tokens.wait(1),
+                )
+        if key.rpm > 0:
+            requests = self._bucket(f"rpm:{key.name}", key.rpm, now)
+            requests.refill(now)
+            if wait := requests.wait(1):
+                raise RateLimited(
+                    f"key {key.name!r} is limited to {key.rpm} requests per minute",
+                    retry_after=wait,
+                )
+            requests.tokens -= 1
         return key
+
+    def spend(self, name: str | None, tokens: int) -> None:
+        """Debit a finished request's tokens (prompt + completion) from its key's budget; the
+        bucket may go below zero, and the key waits until it refills."""
+        bucket = self._buckets.get(f"tpm:{name}")
+        if bucket is not None:
+            bucket.refill(time.monotonic())
+            bucket.tokens -= tokens
+
+    def _bucket(self, name: str, per_minute: int, now: float) -> _Bucket:
+        bucket = self._buckets.get(name)
+        if bucket is None or bucket.per_minute != per_minute:  # new, or its limit changed
+            bucket = self._buckets[name] = _Bucket(per_minute, float(per_minute), now)
+        return bucket
 
     def is_admin(self, request: Request) -> bool:
         """An admin key; with no keys configured, a client on the loopback interface."""

@@ -53,5 +53,8 @@ class GatewayState:
         """A request has ended: what it says of the variants it tried."""
         for name, _ in record.failed:
             self.outliers.report(name, ok=False)
+        if record.key is not None:
+            used = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
+            self.keys.spend(record.key, used)
         if record.variant and record.in_flight:
             self.outliers.report(record.variant, ok=record.status < 500 and not record.stream_error)

@@ -1,8 +1,8 @@
 """API keys: stored hashed in a JSON file, shown once when made.
 
 The file (`QUANTGATE_KEYS_FILE`, default `~/.config/quantgate/keys.json`, mode 0600) holds,
-per key, its name, the SHA-256 of the secret, whether it is an admin key, and its request
-limit per minute. Keys are 32 random bytes (url-safe base64 after a `qg-` prefix), so a plain
+per key, its name, the SHA-256 of the secret, whether it is an admin key, and its limits per
+minute (requests, tokens). Keys are 32 random bytes (url-safe base64 after a `qg-` prefix), so a plain
 hash is enough: nothing short enough to guess is ever stored. The gateway re-reads the file
 when it changes, so `quantgate keys revoke` takes effect without a restart. With no file, or
 an empty one, the gateway asks for no key.
@@ -39,6 +39,7 @@ class Key:
     admin: bool = False
     rpm: int = 0  # requests per minute; 0: no limit
     created: int = 0
+    tpm: int = 0  # prompt + completion tokens per minute; 0: no limit
 
 
 def load(path: Path) -> dict[str, Key]:
@@ -61,15 +62,15 @@ def save(path: Path, keys: dict[str, Key]) -> None:
     tmp.rename(path)
 
 
-def add(path: Path, name: str, *, admin: bool = False, rpm: int = 0) -> str:
+def add(path: Path, name: str, *, admin: bool = False, rpm: int = 0, tpm: int = 0) -> str:
     """Make a key, store its hash, return the secret (the only time it is seen)."""
     keys = load(path)
     if any(k.name == name for k in keys.values()):
         raise ConfigError(f"a key named {name!r} exists: revoke it first, or pick another name")
-    if rpm < 0:
-        raise ConfigError("--rpm must be 0 (no limit) or more")
+    if rpm < 0 or tpm < 0:
+        raise ConfigError("--rpm and --tpm must be 0 (no limit) or more")
     secret = PREFIX + secrets.token_urlsafe(32)
-    key = Key(name, digest(secret), admin, rpm, int(time.time()))
+    key = Key(name, digest(secret), admin, rpm, int(time.time()), tpm)
     save(path, {**keys, key.sha256: key})
     return secret
 

@@ -23,13 +23,14 @@ def add_command(
     name: str = typer.Argument(..., help="who or what the key is for"),
     admin: bool = typer.Option(False, help="may read engine details (/ready, /sd/engines)"),
     rpm: int = typer.Option(0, help="requests per minute (0: no limit)"),
+    tpm: int = typer.Option(0, help="prompt + completion tokens per minute (0: no limit)"),
     file: Path | None = FILE,
 ) -> None:
     """Make a key and print it: it is shown this once (only its hash is stored)."""
     from quantgate import keys
 
     path = file or keys.default_path()
-    secret = keys.add(path, name, admin=admin, rpm=rpm)
+    secret = keys.add(path, name, admin=admin, rpm=rpm, tpm=tpm)
     typer.echo(secret)
     typer.echo(f"key {name!r} added to {path}; send it as `Authorization: Bearer <key>`", err=True)
 
@@ -46,8 +47,10 @@ def list_command(file: Path | None = FILE) -> None:
         return
     for k in found:
         made = time.strftime("%Y-%m-%d", time.gmtime(k.created))
-        limit = f"{k.rpm}/min" if k.rpm else "no limit"
-        typer.echo(f"{k.name:<24} {'admin' if k.admin else 'user':<6} {limit:<10} made {made}")
+        requests = f"{k.rpm} req/min" if k.rpm else "any req/min"
+        tokens = f"{k.tpm} tok/min" if k.tpm else "any tok/min"
+        role = "admin" if k.admin else "user"
+        typer.echo(f"{k.name:<24} {role:<6} {requests:<14} {tokens:<16} made {made}")
 
 
 @app.command("revoke")

@@ -145,3 +145,20 @@ async def test_the_access_log_names_the_key_and_never_holds_it(
     assert [getattr(r, "status", None) for r in records] == [200, 401]
     logged = " ".join(str(vars(r)) for r in caplog.records)
     assert secrets["admin"] not in logged and "qg-not-a-key" not in logged
+
+
+async def test_a_key_is_held_to_its_tokens_per_minute(
+    tmp_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    path = tmp_path / "keys.json"
+    secret = keys.add(path, "batch", tpm=20)
+    app = make_app(keys_file=path)
+    body = {**CHAT, "max_tokens": 16}  # the mock answers 16 tokens, plus the prompt's
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        first = await c.post("/v1/chat/completions", json=body, headers=bearer(secret))
+        second = await c.post("/v1/chat/completions", json=body, headers=bearer(secret))
+        third = await c.post("/v1/chat/completions", json=body, headers=bearer(secret))
+    assert first.status_code == 200 and second.status_code == 200  # 20 - 18: still above 0
+    assert third.status_code == 429  # 20 - 36 < 0: wait for the refill
+    assert "tokens per minute" in third.json()["error"]["message"]
+    assert int(third.headers["retry-after"]) >= 40  # 16+ tokens at 20 a minute
