@@ -2,8 +2,8 @@
 
 The file (`QUANTGATE_KEYS_FILE`, default `~/.config/quantgate/keys.json`, mode 0600) holds,
 per key, its name, the SHA-256 of the secret, whether it is an admin key, and its limits per
-minute (requests, tokens). Keys are 32 random bytes (url-safe base64 after a `qg-` prefix), so a plain
-hash is enough: nothing short enough to guess is ever stored. The gateway re-reads the file
+minute (requests, tokens). Keys are 32 random bytes (url-safe base64 after a `qg-` prefix), so
+a plain hash is enough: nothing short enough to guess is ever stored. The gateway re-reads the file
 when it changes, so `quantgate keys revoke` takes effect without a restart. With no file, or
 an empty one, the gateway asks for no key.
 """
