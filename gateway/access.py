@@ -142,6 +142,7 @@ async def authorized(request: Request) -> None:
     from gateway.api.observe import current
 
     key = request.app.state.gateway.keys.admit(request)
+    request.state.key = key  # the handlers read the variants it may use
     record = current.get()
     if key is not None and record is not None:
         record.key = key.name

@@ -15,7 +15,8 @@
         │   ├── ToleranceUnmet      400 quality_tolerance_unmet (only variants too lossy fit)
         │   ├── UnsupportedParameter  400 unsupported_parameter (names the field and variant)
         │   ├── InvalidApiKey       401 invalid_api_key (keys are configured: quantgate keys)
-        │   └── AdminOnly           403 admin_key_required (engine details, scrape targets)
+        │   ├── AdminOnly           403 admin_key_required (engine details, scrape targets)
+        │   └── VariantNotAllowed   403 variant_not_allowed (the key may not use it)
         ├── TooManyRequests         429, with Retry-After
         │   ├── Overloaded          every candidate variant is at its limit and its queue is
         │   │                       full or was waited on too long
@@ -128,6 +129,12 @@ class AdminOnly(InvalidRequest):
     status = 403
     type = "permission_error"
     code = "admin_key_required"
+
+
+class VariantNotAllowed(InvalidRequest):
+    status = 403
+    type = "permission_error"
+    code = "variant_not_allowed"
 
 
 class TooManyRequests(GatewayError):

@@ -40,13 +40,16 @@ class Key:
     rpm: int = 0  # requests per minute; 0: no limit
     created: int = 0
     tpm: int = 0  # prompt + completion tokens per minute; 0: no limit
+    variants: tuple[str, ...] = ()  # the variants it may use; empty: all
 
 
 def load(path: Path) -> dict[str, Key]:
     """Keys by hash; {} when the file does not exist. A broken file is a ConfigError."""
     try:
         raw = json.loads(path.read_text())
-        return {k["sha256"]: Key(**k) for k in raw["keys"]}
+        return {
+            k["sha256"]: Key(**{**k, "variants": tuple(k.get("variants", ()))}) for k in raw["keys"]
+        }
     except FileNotFoundError:
         return {}
     except (ValueError, KeyError, TypeError) as exc:
@@ -62,7 +65,15 @@ def save(path: Path, keys: dict[str, Key]) -> None:
     tmp.rename(path)
 
 
-def add(path: Path, name: str, *, admin: bool = False, rpm: int = 0, tpm: int = 0) -> str:
+def add(
+    path: Path,
+    name: str,
+    *,
+    admin: bool = False,
+    rpm: int = 0,
+    tpm: int = 0,
+    variants: tuple[str, ...] = (),
+) -> str:
     """Make a key, store its hash, return the secret (the only time it is seen)."""
     keys = load(path)
     if any(k.name == name for k in keys.values()):
@@ -70,7 +81,7 @@ def add(path: Path, name: str, *, admin: bool = False, rpm: int = 0, tpm: int = 
     if rpm < 0 or tpm < 0:
         raise ConfigError("--rpm and --tpm must be 0 (no limit) or more")
     secret = PREFIX + secrets.token_urlsafe(32)
-    key = Key(name, digest(secret), admin, rpm, int(time.time()), tpm)
+    key = Key(name, digest(secret), admin, rpm, int(time.time()), tpm, tuple(variants))
     save(path, {**keys, key.sha256: key})
     return secret
 

@@ -33,6 +33,7 @@ from quantgate.errors import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    VariantNotAllowed,
 )
 from quantgate.streams import expected_choices
 from quantgate.vocabulary import DEADLINE_HEADER, FAILOVER_HEADER, SKIPPED_HEADER, VARIANT_HEADER
@@ -96,7 +97,7 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     record.route = "pinned" if planned.pinned else "auto"
     record.task = planned.task
     record.streamed = stream
-    order = _honouring(state, path, body, planned.order)
+    order = _honouring(state, path, body, _allowed(request, planned.order))
     candidates, skipped = [], []
     for name in order:
         upstream = state.pool.get(name)
@@ -188,6 +189,20 @@ async def _open(
         admission=state.admission,
         adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
     )
+
+
+def _allowed(request: Request, order: tuple[str, ...]) -> tuple[str, ...]:
+    """The variants of `order` the caller's key may use; 403 when none."""
+    key = getattr(request.state, "key", None)
+    if key is None or not key.variants:
+        return order
+    kept = tuple(v for v in order if v in key.variants)
+    if not kept:
+        raise VariantNotAllowed(
+            f"key {key.name!r} may use {', '.join(key.variants)}, not {', '.join(order)}",
+            param="model",
+        )
+    return kept
 
 
 def _deadline(headers: Any, default: float | None) -> float | None:

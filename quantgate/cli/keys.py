@@ -24,13 +24,15 @@ def add_command(
     admin: bool = typer.Option(False, help="may read engine details (/ready, /sd/engines)"),
     rpm: int = typer.Option(0, help="requests per minute (0: no limit)"),
     tpm: int = typer.Option(0, help="prompt + completion tokens per minute (0: no limit)"),
+    variants: str = typer.Option("", help="comma-separated variants it may use (default: all)"),
     file: Path | None = FILE,
 ) -> None:
     """Make a key and print it: it is shown this once (only its hash is stored)."""
     from quantgate import keys
 
     path = file or keys.default_path()
-    secret = keys.add(path, name, admin=admin, rpm=rpm, tpm=tpm)
+    allowed = tuple(v.strip() for v in variants.split(",") if v.strip())
+    secret = keys.add(path, name, admin=admin, rpm=rpm, tpm=tpm, variants=allowed)
     typer.echo(secret)
     typer.echo(f"key {name!r} added to {path}; send it as `Authorization: Bearer <key>`", err=True)
 
@@ -50,7 +52,8 @@ def list_command(file: Path | None = FILE) -> None:
         requests = f"{k.rpm} req/min" if k.rpm else "any req/min"
         tokens = f"{k.tpm} tok/min" if k.tpm else "any tok/min"
         role = "admin" if k.admin else "user"
-        typer.echo(f"{k.name:<24} {role:<6} {requests:<14} {tokens:<16} made {made}")
+        scope = ",".join(k.variants) or "all variants"
+        typer.echo(f"{k.name:<24} {role:<6} {requests:<14} {tokens:<16} {scope:<20} made {made}")
 
 
 @app.command("revoke")

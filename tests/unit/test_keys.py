@@ -162,3 +162,21 @@ async def test_a_key_is_held_to_its_tokens_per_minute(
     assert third.status_code == 429  # 20 - 36 < 0: wait for the refill
     assert "tokens per minute" in third.json()["error"]["message"]
     assert int(third.headers["retry-after"]) >= 40  # 16+ tokens at 20 a minute
+
+
+async def test_a_key_may_be_held_to_some_variants(
+    tmp_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    path = tmp_path / "keys.json"
+    secret = keys.add(path, "cheap", variants=("w4",))
+    app = make_app(keys_file=path)
+    routed = {"model": "demo", "messages": [{"role": "user", "content": "hello there"}]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        ok = await c.post("/v1/chat/completions", json=routed, headers=bearer(secret))
+        pinned = await c.post(
+            "/v1/chat/completions", json={**routed, "model": "demo@ref"}, headers=bearer(secret)
+        )
+    assert ok.status_code == 200 and ok.headers["x-quantgate-variant"] == "w4"
+    assert pinned.status_code == 403
+    assert pinned.json()["error"]["code"] == "variant_not_allowed"
+    assert keys.load(path)[keys.digest(secret)].variants == ("w4",)
