@@ -72,6 +72,7 @@ def create_app(
     app.state.gateway = state
     if supervisor is not None:
         supervisor.busy = state.admission.busy
+        supervisor.recovered = state.outliers.reset
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics, ended=state.ended)
     errors.install(app)
     app.include_router(openai.router, dependencies=[Depends(access.authorized)])

@@ -77,6 +77,8 @@ class Supervisor:
         # set by the app: True while the gateway has requests in flight on a variant (a busy
         # engine's failed probes count only when it is hung: see the module's docstring)
         self.busy: Callable[[str], bool] = lambda name: False
+        # set by the app: a restarted engine that passes its probes starts with a clean record
+        self.recovered: Callable[[str], None] = lambda name: None
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -227,6 +229,7 @@ class Supervisor:
             await self._schedule_restart(slot)
             return
         slot.state, slot.failures = State.HEALTHY, 0
+        self.recovered(name)
         log.info("variant %s: healthy again after restart #%d", name, slot.restarts)
 
     def stop(self) -> None:

@@ -2,7 +2,8 @@
 row (5xx, timeouts, refused connections, broken streams) is ejected for a cooldown: the router
 skips it and failover never picks it. Each ejection doubles the next cooldown (from `base` up to
 `longest`); a variant that then serves `stable` requests in a row starts again from `base`.
-At most half of the variants are ejected at once, so the gateway never ejects itself empty.
+At most half of the variants are ejected at once, so the gateway never ejects itself empty. An
+engine the supervisor restarts is readmitted as soon as it passes its probes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class Outliers:
     def ejected(self, variant: str, now: float | None = None) -> bool:
         track = self._tracks.get(variant)
         return track is not None and (time.monotonic() if now is None else now) < track.until
+
+    def reset(self, variant: str) -> None:
+        """Readmit a variant now (its engine was restarted and passes its probes)."""
+        track = self._tracks.get(variant)
+        if track is not None:
+            track.failures, track.until = 0, 0.0
 
     def report(self, variant: str, ok: bool, now: float | None = None) -> None:
         track = self._tracks.get(variant)

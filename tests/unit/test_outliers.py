@@ -36,6 +36,14 @@ def test_consecutive_failures_eject_for_a_doubling_cooldown() -> None:
     assert o.ejected("a", now=70) and not o.ejected("a", now=71.5)
 
 
+def test_a_restarted_engine_is_readmitted_at_once() -> None:
+    o = Outliers(["a", "b", "c"], consecutive=2, base=60)
+    fail(o, "a", 2, now=0)
+    assert o.ejected("a", now=1)
+    o.reset("a")
+    assert not o.ejected("a", now=1)
+
+
 def test_never_more_than_half_of_the_variants_are_ejected() -> None:
     o = Outliers(["a", "b", "c", "d"], consecutive=1, base=10)
     for name in "abcd":
