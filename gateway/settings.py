@@ -42,6 +42,9 @@ class GatewaySettings(BaseSettings):
         30, gt=0, description="s after SIGTERM for requests in flight to finish; then cut"
     )
     ready_timeout: float = Field(2.0, gt=0, description="s per variant probe in GET /ready")
+    admin_metrics: bool = Field(
+        False, description="GET /metrics needs an admin key too (like /sd/engines)"
+    )
     keys_file: Path | None = Field(
         None, description="API keys (quantgate keys); default ~/.config/quantgate/keys.json"
     )

@@ -15,6 +15,8 @@ router = APIRouter()
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     state: GatewayState = request.app.state.gateway
+    if state.settings.admin_metrics:
+        state.keys.require_admin(request)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

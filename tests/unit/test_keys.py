@@ -180,3 +180,22 @@ async def test_a_key_may_be_held_to_some_variants(
     assert pinned.status_code == 403
     assert pinned.json()["error"]["code"] == "variant_not_allowed"
     assert keys.load(path)[keys.digest(secret)].variants == ("w4",)
+
+
+async def test_metrics_can_be_put_behind_an_admin_key(
+    tmp_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    path = tmp_path / "keys.json"
+    user, admin = keys.add(path, "u"), keys.add(path, "ops", admin=True)
+    guarded = make_app(keys_file=path, admin_metrics=True)
+    transport = httpx.ASGITransport(app=guarded)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        assert (await c.get("/metrics")).status_code == 401
+        assert (await c.get("/metrics", headers=bearer(user))).status_code == 403
+        ok = await c.get("/metrics", headers=bearer(admin))
+    assert ok.status_code == 200 and "quantgate_requests" in ok.text
+    open_app = make_app(keys_file=path)  # the default: Prometheus scrapes without a key
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=open_app), base_url="http://g"
+    ) as c:
+        assert (await c.get("/metrics")).status_code == 200
