@@ -42,6 +42,9 @@ artifacts: install
 	$(BIN)/quantgate build profiles/demo-llamacpp.yaml
 	$(BIN)/quantgate build profiles/demo-vllm-cpu.yaml
 	$(BIN)/python -c "from quantgate.envs import ensure_env; ensure_env('lm-eval', print)"
+	# one routing decision builds what the gateway derives on first use: the GGUF's tokenizer
+	# (~/.cache/quantgate/tokenizers) and the classifier's embedding vectors
+	$(BIN)/quantgate route --profile profiles/demo-llamacpp.yaml "warm the caches" >/dev/null
 
 ## Prometheus (Debian package) for the metrics tests and promtool
 tools:
