@@ -37,13 +37,13 @@ test: install tools lint artifacts
 	$(BIN)/pytest -q
 
 ## both demos' variants and engine environments (and lm-eval's), built (with progress) before
-## any timed test: a cold cache takes minutes here, never inside a test's timeout
+## any timed test: a cold cache takes minutes here, never inside a test's timeout. The last
+## line, one routing decision, builds what the gateway derives on first use (the GGUF's
+## tokenizer in ~/.cache/quantgate/tokenizers, the classifier's embedding vectors).
 artifacts: install
 	$(BIN)/quantgate build profiles/demo-llamacpp.yaml
 	$(BIN)/quantgate build profiles/demo-vllm-cpu.yaml
 	$(BIN)/python -c "from quantgate.envs import ensure_env; ensure_env('lm-eval', print)"
-	# one routing decision builds what the gateway derives on first use: the GGUF's tokenizer
-	# (~/.cache/quantgate/tokenizers) and the classifier's embedding vectors
 	$(BIN)/quantgate route --profile profiles/demo-llamacpp.yaml "warm the caches" >/dev/null
 
 ## Prometheus (Debian package) for the metrics tests and promtool
