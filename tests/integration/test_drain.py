@@ -76,9 +76,7 @@ def test_the_drain_has_a_deadline(processes: Callable[..., Process], tmp_path: P
     out: dict[str, object] = {}
     thread = stream_in_thread(url, out)
     time.sleep(1.5)
-    started = time.monotonic()
     os.kill(proc.pid, signal.SIGTERM)
-    proc.proc.wait(15)  # well before the stream would have ended
+    proc.proc.wait(15)  # raises if it waits for the stream (~20 s) instead of its 1 s deadline
     thread.join(15)
-    assert time.monotonic() - started < 15
     assert "error" in out  # the cut stream is an error for the client, never a silent end
