@@ -26,6 +26,11 @@ class Admission:
         self.queued: collections.Counter[str] = collections.Counter()
         self._freed: dict[str, anyio.Event] = {}
 
+    @property
+    def retry_after(self) -> int:
+        """Seconds a refused client is told to wait: a quarter of the queue's wait."""
+        return max(1, math.ceil(self.wait / 4))
+
     def busy(self, variant: str) -> bool:
         return self.active[variant] > 0
 
@@ -45,7 +50,7 @@ class Admission:
             raise Overloaded(
                 f"variant {first} is at its limit of {self.limits[first]} requests with "
                 f"{self.queued[first]} queued; retry later",
-                retry_after=max(1, math.ceil(self.wait / 4)),
+                retry_after=self.retry_after,
             )
         self.queued[first] += 1
         try:
@@ -59,7 +64,7 @@ class Admission:
         raise Overloaded(
             f"variant {first} stayed at its limit of {self.limits[first]} requests for "
             f"{self.wait:g} s; retry later",
-            retry_after=max(1, math.ceil(self.wait / 4)),
+            retry_after=self.retry_after,
         )
 
     def release(self, variant: str) -> None:
