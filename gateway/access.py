@@ -135,14 +135,3 @@ class KeyCheck:
         if not self.is_admin(request):
             why = "an admin key" if self.required else "a client on this machine (or keys)"
             raise AdminOnly(f"this endpoint needs {why}")
-
-
-async def authorized(request: Request) -> None:
-    """FastAPI dependency for the API routes: the key's name goes to the access log."""
-    from gateway.api.observe import current
-
-    key = request.app.state.gateway.keys.admit(request)
-    request.state.key = key  # the handlers read the variants it may use
-    record = current.get()
-    if key is not None and record is not None:
-        record.key = key.name

@@ -12,8 +12,7 @@ import anyio
 import httpx
 from fastapi import Depends, FastAPI
 
-from gateway import access
-from gateway.api import errors, health, metrics, openai, route
+from gateway.api import auth, errors, health, metrics, openai, route
 from gateway.api.observe import ObserveMiddleware
 from gateway.api.schemas import COMPONENTS
 from gateway.engines.supervisor import Supervisor
@@ -75,8 +74,8 @@ def create_app(
         supervisor.recovered = state.outliers.reset
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics, ended=state.ended)
     errors.install(app)
-    app.include_router(openai.router, dependencies=[Depends(access.authorized)])
-    app.include_router(route.router, dependencies=[Depends(access.authorized)])
+    app.include_router(openai.router, dependencies=[Depends(auth.authorized)])
+    app.include_router(route.router, dependencies=[Depends(auth.authorized)])
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
