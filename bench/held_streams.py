@@ -15,46 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 import anyio
 import httpx
+import procs
 
 RSS_TARGET_MB = 300
 NEW_REQUEST_TARGET_MS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "quantgate", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def wait_http(url: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def rss_mb(pid: int) -> float:
@@ -125,15 +97,15 @@ def main() -> None:
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this client holds them all too
-    slow_port, idle_port = free_port(), free_port()
+    slow_port, idle_port = procs.free_port(), procs.free_port()
     mocks = [
-        start(
+        procs.quantgate(
             ["mock-server", "--port", str(slow_port), "--itl-ms", "200", "--output-tokens", "40"]
         ),
-        start(["mock-server", "--port", str(idle_port)]),
+        procs.quantgate(["mock-server", "--port", str(idle_port)]),
     ]
     for port in (slow_port, idle_port):
-        wait_http(f"http://127.0.0.1:{port}/health")
+        procs.wait_http(f"http://127.0.0.1:{port}/health")
     profile = Path(tempfile.mkdtemp()) / "bench.yaml"
     profile.write_text(
         "model: bench\ndefault_variant: slow\nvariants:\n"
@@ -151,13 +123,13 @@ def main() -> None:
                 {"QUANTGATE_MAX_CONNECTIONS": str(args.streams // 4), "QUANTGATE_MAX_QUEUE": "0"},
             ),
         ):
-            port = free_port()
-            gateway = start(
+            port = procs.free_port()
+            gateway = procs.quantgate(
                 ["serve", "--profile", str(profile), "--port", str(port)],
                 {**env, "QUANTGATE_LOG_LEVEL": "warning"},
             )
             try:
-                wait_http(f"http://127.0.0.1:{port}/health")
+                procs.wait_http(f"http://127.0.0.1:{port}/health")
                 idle = rss_mb(gateway.pid)
                 got = anyio.run(phase, f"http://127.0.0.1:{port}", streams, gateway.pid, True)
                 report[name] = {"streams": streams, "idle_rss_mb": idle, **got}

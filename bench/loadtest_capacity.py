@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import anyio
 import httpx
+import procs
 
 from loadtest.runner import Target, run_variants
 from loadtest.strategies import Concurrent, Stop
 from loadtest.workloads import Workload, word_counter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -36,7 +30,7 @@ def main() -> None:
     parser.add_argument("--output-tokens", type=int, default=4)
     args = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
-    port = free_port()
+    port = procs.free_port()
     server = subprocess.Popen(
         [
             "taskset",

@@ -61,6 +61,12 @@ ENVS: dict[str, EnvSpec] = {
         check="import lm_eval, datasets",
         minutes=2,
     ),
+    # the peer proxy that bench/overhead.py measures quantgate against (ENGINES.md)
+    "litellm": EnvSpec(
+        requirements=["litellm[proxy]==1.80.0"],
+        check="import litellm.proxy.proxy_server",
+        minutes=3,
+    ),
     "autoawq": EnvSpec(
         requirements=["torch==2.13.0", "autoawq==0.2.9", "transformers>=4.45,<4.52"],
         constraints=[TORCH_CPU],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -13,7 +12,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.metrics.record import RequestRecord
-from gateway.relay.sse import encode, error_event, is_usage_only, parse, rename_model
+from gateway.relay.sse import (
+    data_event,
+    encode,
+    error_event,
+    is_usage_only,
+    parse,
+    rename_model,
+)
 from gateway.relay.upstream import BufferedReply, Reply, StreamReply
 from quantgate.errors import StreamIncomplete, UpstreamError, UpstreamTimeout
 from quantgate.streams import DONE, StreamTally
@@ -54,10 +60,9 @@ def _buffered(
 ) -> Response:
     body = reply.body
     if 200 <= reply.status < 300 and "json" in reply.content_type:
-        text = body.decode("utf-8", "replace")
-        obj = parse(text)
+        obj = parse(body)
         record.observe(obj)
-        body = rename_model(text, obj, model).encode()
+        body = rename_model(body, obj, model)
     return Response(
         body, status_code=reply.status, headers=dict(headers), media_type=reply.content_type
     )
@@ -134,7 +139,7 @@ class RelayedStream(StreamingResponse):
         if self.tally.usage is None:
             chunk = await self._usage_chunk()
             if chunk is not None and self.keep_usage:
-                yield f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
+                yield data_event(chunk)
         yield f"data: {DONE}\n\n".encode()
 
     async def _usage_chunk(self) -> dict[str, Any] | None:

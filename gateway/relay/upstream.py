@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
 
+from gateway.relay.sse import dumps
 from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger("quantgate.gateway")
@@ -67,24 +69,55 @@ Reply = BufferedReply | StreamReply
 
 
 class Upstream:
-    """A variant's OpenAI-compatible server, reached through one pooled client."""
+    """A variant's OpenAI-compatible server, reached through one pooled transport.
+
+    Requests go straight to the transport (aiohttp's pool in production, a fake in tests):
+    a relay needs neither cookies, redirects nor auth flows, and `httpx.AsyncClient`'s
+    layers for them cost more than the rest of the relay's own work.
+    """
 
     def __init__(
         self,
         name: str,
-        client: httpx.AsyncClient,
+        url: str,
+        transport: httpx.AsyncBaseTransport,
         *,
         timeouts: Timeouts,
+        headers: Mapping[str, str] | None = None,
         served_model: str | None = None,
     ) -> None:
         self.name = name
-        self.client = client
+        self.url = url.rstrip("/") + "/"
+        self.transport = transport
         self.timeouts = timeouts
+        self.headers = dict(headers or {})
         self._served_model = served_model
+        self._urls: dict[str, httpx.URL] = {}
+        self._extensions = {
+            "timeout": {
+                "connect": timeouts.connect,
+                "pool": timeouts.connect,
+                "read": None,
+                "write": None,
+            }
+        }
 
-    @property
-    def url(self) -> str:
-        return str(self.client.base_url)
+    def _request(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.url + path)
+        merged = {**self.headers, **headers} if headers else self.headers
+        if content is not None:
+            merged = {**merged, "content-type": "application/json"}
+        return httpx.Request(
+            method, url, content=content, headers=merged, extensions=self._extensions
+        )
 
     async def served_model(self) -> str:
         """The model name the upstream expects in requests (asked once, then kept)."""
@@ -113,11 +146,11 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Send `body` (its `model` replaced by the served name) and wait for the first byte."""
-        payload = {**body, "model": await self.served_model()}
-        request = self.client.build_request("POST", path, json=payload, headers=headers)
+        payload = dumps({**body, "model": await self.served_model()})
+        request = self._request("POST", path, payload, headers)
         try:
             with anyio.fail_after(self.timeouts.first_byte):
-                response = await self.client.send(request, stream=True)
+                response = await self.transport.handle_async_request(request)
                 try:
                     return await self._first_reply(response, stream)
                 except BaseException:
@@ -152,7 +185,11 @@ class Upstream:
     async def _request_json(self, method: str, path: str) -> Any:
         try:
             with anyio.fail_after(self.timeouts.connect + self.timeouts.idle):
-                response = await self.client.request(method, path)
+                response = await self.transport.handle_async_request(self._request(method, path))
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             raise UpstreamTimeout(f"variant {self.name}: {path} timed out") from exc
         except httpx.TransportError as exc:
@@ -169,8 +206,11 @@ class Upstream:
     def _transport_error(self, exc: httpx.TransportError) -> UpstreamError:
         """The client's message names the variant and the kind of failure; the address and
         the OS's reason go to the log only."""
-        kind = type(exc).__name__
-        log.warning("variant %s at %s: %s: %s", self.name, self.url, kind, exc)
+        cause = exc.__cause__  # the transport's own exception (aiohttp's), when it maps one
+        kind = type(cause or exc).__name__
+        log.warning("variant %s at %s: %s: %s", self.name, self.url, kind, cause or exc)
+        if isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+            return UpstreamError(f"variant {self.name} failed ({kind})")
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             return UpstreamUnavailable(f"variant {self.name} unreachable ({kind})")
         if isinstance(exc, httpx.TimeoutException):
@@ -178,7 +218,7 @@ class Upstream:
         return UpstreamError(f"variant {self.name} failed ({kind})")
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
 
 
 def _error_message(body: bytes) -> str | None:
