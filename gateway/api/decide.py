@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 
+from gateway.metrics.record import NONE
 from gateway.routing.resolve import pinned_variant
 from gateway.routing.router import Routed, parse_hints
 from gateway.state import GatewayState
@@ -30,8 +31,10 @@ class Planned:
     unhealthy: tuple[str, ...]
 
     def headers(self) -> dict[str, str]:
-        summary = self.routed.decision.summary if self.routed else f"pinned: {self.order[0]}"
-        return {TASK_HEADER: self.task, ROUTE_HEADER: summary}
+        if self.routed is None:
+            pinned = {ROUTE_HEADER: f"pinned: {self.order[0]}"}
+            return pinned if self.task == NONE else {TASK_HEADER: self.task, **pinned}
+        return {TASK_HEADER: self.task, ROUTE_HEADER: self.routed.decision.summary}
 
 
 async def plan(
@@ -46,10 +49,9 @@ async def plan(
     hints = parse_hints(headers, body)
     router = state.router
     unhealthy = tuple(v.name for v in state.profile.variants if not state.healthy(v.name))
-    if pinned is not None:
+    if pinned is not None:  # the caller chose: no classifier on its path (its task, if said)
         _fits(state, pinned, body)
-        task, _ = router.classify(body, hints)
-        return Planned((pinned,), True, task, None, unhealthy)
+        return Planned((pinned,), True, hints.task or NONE, None, unhealthy)
     saturated = [
         v.name for v in state.profile.variants if state.admission.active[v.name] >= v.concurrency
     ]

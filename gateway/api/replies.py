@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -105,24 +106,18 @@ class RelayedStream(StreamingResponse):
         err: UpstreamError | None = None
         done = False
         try:
-            async for event in self.reply.events():
-                if event.data.strip() == DONE:
-                    done = True
+            async for batch in self.reply.batches():
+                out, done, aborted = self._relay_batch(batch)
+                if out:
+                    yield b"".join(out)
+                if done or aborted:
                     break
-                obj = parse(event.data)
-                if isinstance(obj, dict) and "error" in obj:  # the upstream's own error event
-                    self.record.stream_error = UpstreamError.code
-                    log.warning("stream aborted by the variant: %s", event.data[:300])
-                    yield encode(event, obj, self.model)
-                    return
-                self.record.observe(obj)
-                self.tally.observe(obj)
-                if self.keep_usage or not is_usage_only(obj):
-                    yield encode(event, obj, self.model)
         except TimeoutError:
             err = UpstreamTimeout(f"variant stalled: no event for {self.reply.idle_timeout:g} s")
         except httpx.HTTPError as exc:
             err = UpstreamError(f"variant stream broke: {exc or type(exc).__name__}")
+        if self.record.stream_error is not None:  # the upstream's own error event: relayed
+            return
         if err is None and not self.tally.complete:
             end = "sent [DONE]" if done else "closed the stream"
             err = StreamIncomplete(
@@ -141,6 +136,25 @@ class RelayedStream(StreamingResponse):
             if chunk is not None and self.keep_usage:
                 yield data_event(chunk)
         yield f"data: {DONE}\n\n".encode()
+
+    def _relay_batch(self, batch: list[ServerSentEvent]) -> tuple[list[bytes], bool, bool]:
+        """The bytes to send for events that arrived together; whether `[DONE]` came, and
+        whether the upstream aborted the stream with an error event (relayed as the last)."""
+        out: list[bytes] = []
+        for event in batch:
+            if event.data.strip() == DONE:
+                return out, True, False
+            obj = parse(event.data)
+            if isinstance(obj, dict) and "error" in obj:  # the upstream's own error event
+                self.record.stream_error = UpstreamError.code
+                log.warning("stream aborted by the variant: %s", event.data[:300])
+                out.append(encode(event, obj, self.model))
+                return out, False, True
+            self.record.observe(obj)
+            self.tally.observe(obj)
+            if self.keep_usage or not is_usage_only(obj):
+                out.append(encode(event, obj, self.model))
+        return out, False, False
 
     async def _usage_chunk(self) -> dict[str, Any] | None:
         """The upstream sent no usage (llama-cpp-python never does): the gateway's own counts,

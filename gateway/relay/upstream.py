@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 import anyio
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # pinned: constraints.txt
 
 from gateway.relay.sse import dumps
 from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
@@ -43,22 +44,24 @@ class BufferedReply:
 
 @dataclass
 class StreamReply:
-    """An SSE stream whose first event has arrived; the rest is read lazily."""
+    """An SSE stream whose first event has arrived; the rest is read lazily, in batches: the
+    events that arrived together (one read from the socket) are relayed together, in one
+    write, so a fast upstream costs one write per read rather than one per token."""
 
-    first: ServerSentEvent
-    rest: AsyncIterator[ServerSentEvent]
+    first: list[ServerSentEvent]
+    rest: AsyncIterator[list[ServerSentEvent]]
     response: httpx.Response
     idle_timeout: float
 
-    async def events(self) -> AsyncIterator[ServerSentEvent]:
+    async def batches(self) -> AsyncIterator[list[ServerSentEvent]]:
         yield self.first
         while True:
             with anyio.fail_after(self.idle_timeout):
                 try:
-                    event = await anext(self.rest)
+                    batch = await anext(self.rest)
                 except StopAsyncIteration:
                     return
-            yield event
+            yield batch
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -175,7 +178,7 @@ class Upstream:
             await response.aread()
             await response.aclose()
             return BufferedReply(response.status_code, response.content, content_type)
-        rest = EventSource(response).aiter_sse()
+        rest = _event_batches(response)
         try:
             first = await anext(rest)
         except StopAsyncIteration as exc:
@@ -219,6 +222,19 @@ class Upstream:
 
     async def aclose(self) -> None:
         await self.transport.aclose()
+
+
+async def _event_batches(response: httpx.Response) -> AsyncIterator[list[ServerSentEvent]]:
+    """The stream's events, one list per read that completed any (httpx-sse's decoders, which
+    its own `aiter_sse` uses one event at a time)."""
+    lines, events = SSELineDecoder(), SSEDecoder()
+    async for text in response.aiter_text():
+        batch = [e for line in lines.decode(text) if (e := events.decode(line)) is not None]
+        if batch:
+            yield batch
+    tail = [e for line in lines.flush() if (e := events.decode(line)) is not None]
+    if tail:
+        yield tail
 
 
 def _error_message(body: bytes) -> str | None:

@@ -82,14 +82,18 @@ async def test_prompt_beyond_every_context_is_context_length_exceeded(
     assert not any(upstreams.received.values())
 
 
-async def test_pinned_requests_bypass_the_policy_but_get_the_headers(
+async def test_pinned_requests_bypass_the_policy_and_the_classifier(
     client: httpx.AsyncClient,
 ) -> None:
     body = {"model": "demo@w4", "messages": [{"role": "user", "content": MATH}]}
     r = await client.post("/v1/chat/completions", json=body)
     assert r.headers["x-quantgate-variant"] == "w4"
-    assert r.headers["x-quantgate-task"] == "math"
     assert r.headers["x-quantgate-route"] == "pinned: w4"
+    assert "x-quantgate-task" not in r.headers  # nobody classified it
+    hinted = await client.post(
+        "/v1/chat/completions", json=body, headers={"x-quantgate-task": "code"}
+    )
+    assert hinted.headers["x-quantgate-task"] == "code"  # the caller's word, kept for metrics
 
 
 async def test_route_endpoint_explains_every_candidate(
