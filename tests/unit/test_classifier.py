@@ -142,6 +142,25 @@ def test_static_embedding_is_a_unit_mean_of_token_vectors() -> None:
     assert not embedder.embed("").any()  # nothing to pool: zeros, not NaN
 
 
+def test_cached_pieces_give_the_tokenizers_own_ids() -> None:
+    """Token ids assembled from cached whitespace pieces equal one call of the tokenizer on
+    the whole text, on every prompt of the independent set (punctuation, code, accents,
+    numbers, non-Latin scripts), twice (cold, then from the cache), and capped the same."""
+    from gateway.routing.embedding import MAX_TOKENS, default_embedding
+    from gateway.routing.features import window
+
+    embedder = default_embedding()
+    assert embedder is not None
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
+    texts = [window(json.loads(line)) for line in path.read_text().splitlines()]
+    texts += ["naïve café — Ünïcödé", "東京は日本の首都です。", "x=1;y=[2,3]\n\tprint(x+y)", ""]
+    for _ in range(2):
+        for text in texts:
+            whole = embedder.tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
+            assert embedder.token_ids(text) == whole, text
+    assert len(embedder.pieces) > 1000
+
+
 def test_derive_writes_the_vectors_whole_or_not_at_all(tmp_path: Path) -> None:
     from gateway.routing.embedding import derive, load
 
