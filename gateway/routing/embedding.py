@@ -59,7 +59,7 @@ class StaticEmbedding:
             if len(known) + len(fresh) > CACHED_PIECES:
                 known.clear()
             known.update(fresh)
-            ids = [i for chunk in chunks for i in fresh.get(chunk) or known.get(chunk, ())]
+            ids = [i for chunk in chunks for i in fresh.get(chunk, known.get(chunk, []))]
         return ids[:MAX_TOKENS]
 
     def embed(self, text: str) -> Any:
