@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI
 from gateway.api import auth, errors, health, metrics, openai, route
 from gateway.api.observe import ObserveMiddleware
 from gateway.api.schemas import COMPONENTS
-from gateway.engines.supervisor import Supervisor
+from gateway.engines.base import Engines
 from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
@@ -30,7 +30,7 @@ def create_app(
     profile: Profile,
     settings: GatewaySettings | None = None,
     *,
-    supervisor: Supervisor | None = None,
+    supervisor: Engines | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     router: Router | None = None,
 ) -> FastAPI:

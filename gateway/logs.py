@@ -1,7 +1,8 @@
 """Logging for `quantgate serve`: one JSON object per line (or plain text), on stderr.
 
 The access log (`quantgate.access`) writes one line per API request with its request id,
-variant, task, route reason, status, timings and token counts.
+variant, task, route reason, status, timings and token counts; every line names the PID of
+the process that wrote it (with `serve --workers`, the worker).
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ def configure(level: str = "info", fmt: str = "json") -> None:
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                rename_fields={
+                    "asctime": "time",
+                    "levelname": "level",
+                    "name": "logger",
+                    "process": "pid",  # which worker (serve --workers)
+                },
             )
         )
     else:

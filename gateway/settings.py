@@ -48,5 +48,8 @@ class GatewaySettings(BaseSettings):
     keys_file: Path | None = Field(
         None, description="API keys (quantgate keys); default ~/.config/quantgate/keys.json"
     )
+    workers: int | None = Field(
+        None, ge=1, description="gateway processes (serve --workers); none: one per free core"
+    )
     log_level: str = "info"
     log_format: Literal["json", "text"] = "json"

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from gateway.access import KeyCheck
-from gateway.engines.supervisor import Supervisor
+from gateway.engines.base import Engines
 from gateway.metrics.record import RequestRecord
 from gateway.metrics.registry import GatewayMetrics
 from gateway.relay.admission import Admission
@@ -24,7 +24,7 @@ class GatewayState:
     profile: Profile
     settings: GatewaySettings
     pool: UpstreamPool
-    supervisor: Supervisor | None = None
+    supervisor: Engines | None = None
     router: Router = field(default=None)  # type: ignore[assignment]
     started: int = field(default_factory=lambda: int(time.time()))
     metrics: GatewayMetrics = field(init=False)

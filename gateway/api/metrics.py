@@ -29,11 +29,11 @@ async def engine_targets(request: Request) -> list[dict[str, object]]:
     if state.supervisor is None:
         return []
     targets: list[dict[str, object]] = []
-    for name, process in state.supervisor.processes().items():
+    for name, port in state.supervisor.ports.items():
         if state.profile.variant(name).engine.kind == "vllm":
             targets.append(
                 {
-                    "targets": [f"127.0.0.1:{process.port}"],
+                    "targets": [f"127.0.0.1:{port}"],
                     "labels": {"variant": name, "engine": "vllm"},
                 }
             )

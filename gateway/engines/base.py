@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from quantgate.artifact import Artifact
 
-__all__ = ["Artifact", "LaunchSpec"]
+__all__ = ["Artifact", "Engines", "LaunchSpec"]
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,30 @@ class LaunchSpec:
     start_timeout: float = 120.0
     memory_detail: str = ""  # how the estimate was made
     make_dirs: tuple[str, ...] = ()  # folders the process needs, made when it starts
+
+
+class Engines(Protocol):
+    """The managed engines as the app sees them: a Supervisor (one process runs engines and
+    API), or a worker's view of the supervisor's board (gateway/engines/board.py)."""
+
+    busy: Callable[[str], bool]  # set by the app: requests in flight on a variant?
+    recovered: Callable[[str], None]  # set by the app: a restarted engine is healthy again
+
+    @property
+    def endpoints(self) -> dict[str, str]: ...
+
+    @property
+    def served_models(self) -> dict[str, str]: ...
+
+    @property
+    def ports(self) -> dict[str, int]: ...
+
+    def healthy(self, name: str) -> bool: ...
+
+    def status(self) -> dict[str, dict[str, object]]: ...
+
+    async def start(self) -> dict[str, float]: ...
+
+    async def watch(self) -> None: ...
+
+    def stop(self) -> None: ...

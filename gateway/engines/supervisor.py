@@ -88,6 +88,10 @@ class Supervisor:
     def served_models(self) -> dict[str, str]:
         return {name: slot.process.spec.served_model for name, slot in self._slots.items()}
 
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: slot.process.port for name, slot in self._slots.items()}
+
     def healthy(self, name: str) -> bool:
         slot = self._slots.get(name)
         return slot is None or slot.state is State.HEALTHY  # unmanaged: not ours to judge

