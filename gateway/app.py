@@ -13,6 +13,7 @@ import httpx
 from fastapi import Depends, FastAPI
 
 from gateway.api import auth, errors, health, metrics, openai, route
+from gateway.api.direct import DirectRoutes
 from gateway.api.observe import ObserveMiddleware
 from gateway.api.schemas import COMPONENTS
 from gateway.engines.base import Engines
@@ -72,6 +73,14 @@ def create_app(
     if supervisor is not None:
         supervisor.busy = state.admission.busy
         supervisor.recovered = state.outliers.reset
+    app.add_middleware(
+        DirectRoutes,
+        routes={
+            "/v1/chat/completions": openai.chat_completions,
+            "/v1/completions": openai.completions,
+        },
+    )
+    # added last, so outermost: it observes the direct routes too
     app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics, ended=state.ended)
     errors.install(app)
     app.include_router(openai.router, dependencies=[Depends(auth.authorized)])
