@@ -1,4 +1,4 @@
-"""One upstream variant: a pooled httpx client and the call that opens a reply from it.
+"""One upstream variant: a pooled transport and the call that opens a reply from it.
 
 `Upstream.open` returns only once the reply can be committed to the client: for a buffered
 reply its whole body, for a stream its first event. Everything that goes wrong before that is
