@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,12 +81,16 @@ class KeyCheck:
             raise InvalidApiKey("the API key is not valid (unknown or revoked)")
         return key
 
-    def admit(self, request: Request) -> keystore.Key | None:
+    def admit(
+        self, request: Request, seen: Callable[[keystore.Key], None] | None = None
+    ) -> keystore.Key | None:
         """`identify`, then spend one request of the key's per-minute budget; refused while
         its tokens per minute are spent (they are debited when a request ends: `spend`)."""
         key = self.identify(request)
         if key is None:
             return None
+        if seen is not None:  # the key is known: a request it is refused still counts for it
+            seen(key)
         now = time.monotonic()
         if key.tpm > 0:
             tokens = self._bucket(f"tpm:{key.name}", key.tpm, now)

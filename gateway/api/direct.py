@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,6 +38,8 @@ class DirectRoutes:
         try:
             await authorized(request)
             response = await handler(request)
+        except ClientDisconnect:  # nobody to answer: the access log says 499
+            return
         except GatewayError as exc:
             if exc.status >= 500:
                 log.warning("%s: %s", exc.code, exc.message)

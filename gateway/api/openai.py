@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import anyio
 from fastapi import APIRouter
 from pydantic import BaseModel
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway.api.body import read_json, validate
@@ -24,7 +25,7 @@ from gateway.api.schemas import (
 )
 from gateway.engines.fields import adapt, unsupported
 from gateway.metrics.record import RequestRecord
-from gateway.relay.failover import open_first
+from gateway.relay.failover import Served, open_first
 from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
 from quantgate.errors import (
@@ -127,7 +128,8 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     failed: list[tuple[str, UpstreamError]] = []
     try:
         with anyio.fail_after(deadline):
-            served = await _open(state, record, candidates, path, upstream_body, stream, failed)
+            opening = _open(state, record, candidates, path, upstream_body, stream, failed)
+            served = await _unless_disconnected(request, opening)
     except TimeoutError:
         tried = ", ".join(name for name, _ in failed) or "none finished"
         raise UpstreamTimeout(
@@ -178,7 +180,7 @@ async def _open(
     body: dict[str, Any],
     stream: bool,
     failed: list[tuple[str, UpstreamError]],
-) -> Any:
+) -> Served:
     return await open_first(
         candidates,
         path,
@@ -189,6 +191,35 @@ async def _open(
         admission=state.admission,
         adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
     )
+
+
+async def _unless_disconnected(request: Request, work: Awaitable[Served]) -> Served:
+    """`work`, cancelled if the client goes away first: the upstream request is closed (vLLM
+    then aborts the generation) rather than computed for nobody. The body is read by now, so
+    the next message the server has for this request is the disconnect."""
+    gone = False
+    served: list[Served] = []
+    failed: list[Exception] = []  # raised as itself, not in the task group's ExceptionGroup
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        try:
+            served.append(await work)
+        except Exception as exc:
+            failed.append(exc)
+        tg.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
+    if gone:
+        raise ClientDisconnect()
+    return served[0]
 
 
 def _allowed(request: Request, order: tuple[str, ...]) -> tuple[str, ...]:

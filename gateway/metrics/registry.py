@@ -133,6 +133,16 @@ class GatewayMetrics:
         self.failovers = Counter(
             "quantgate_failovers", "Requests moved past a failed variant", ["variant"], registry=r
         )
+        # per API key (names come from the keys file, which an admin writes: bounded)
+        self.key_requests = Counter(
+            "quantgate_key_requests", "Requests by API key and status", ["key", "status"], registry=r
+        )
+        self.key_tokens = Counter(
+            "quantgate_key_tokens",
+            "Prompt and completion tokens by API key",
+            ["key", "kind"],
+            registry=r,
+        )
         self.routing = Histogram(
             "quantgate_routing_decision_seconds",
             "Time to choose the candidates of a request",
@@ -177,6 +187,12 @@ class GatewayMetrics:
             self.upstream_errors.labels(rec.variant, rec.stream_error).inc()
         if rec.routing_seconds is not None:
             self.routing.observe(rec.routing_seconds)
+        if rec.key is not None:
+            self.key_requests.labels(rec.key, str(rec.status)).inc()
+            if prompt_tokens:
+                self.key_tokens.labels(rec.key, "prompt").inc(prompt_tokens)
+            if rec.completion_tokens:
+                self.key_tokens.labels(rec.key, "completion").inc(rec.completion_tokens)
 
 
 class _VariantCollector(Collector):

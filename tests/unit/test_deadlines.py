@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import json
+
 import anyio
 import httpx
 import pytest
@@ -54,3 +56,62 @@ async def test_the_retry_budget_caps_the_variants_tried(
     assert r.status_code in (502, 503)
     tried = [n for n in ("w4", "w8", "ref") if upstreams.received[n]]
     assert len(tried) == 2, tried
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_client_that_leaves_before_the_answer_cancels_the_upstream_request(
+    make_app: Callable[..., FastAPI], upstreams: FakeUpstreams, stream: bool
+) -> None:
+    """Non-streamed too: the upstream request is closed, its slot released, nothing sent."""
+    started, cancelled = anyio.Event(), anyio.Event()
+
+    async def generating(request: httpx.Request) -> httpx.Response:
+        started.set()
+        try:
+            await anyio.sleep(30)
+        finally:
+            cancelled.set()
+        raise AssertionError("never reached")
+
+    upstreams.set("w4", generating)
+    app = make_app()
+    state = app.state.gateway
+    body = json.dumps({**CHAT, "model": "demo@w4", "stream": stream}).encode()
+    leave = anyio.Event()
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        message = next(messages, None)
+        if message is not None:
+            return message
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"gw")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8080),
+    }
+    with anyio.fail_after(10):  # a hang guard: every step here is immediate
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app, scope, receive, send)
+            await started.wait()
+            assert state.admission.active["w4"] == 1
+            leave.set()
+            await cancelled.wait()
+    assert sent == []  # nobody to answer
+    assert state.admission.active["w4"] == 0
+    assert state.metrics.requests.labels("none", "none", "pinned", "chat", "499")._value.get() == 1

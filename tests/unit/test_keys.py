@@ -199,3 +199,25 @@ async def test_metrics_can_be_put_behind_an_admin_key(
         transport=httpx.ASGITransport(app=open_app), base_url="http://g"
     ) as c:
         assert (await c.get("/metrics")).status_code == 200
+
+
+async def test_each_keys_requests_and_tokens_are_counted_under_its_name(
+    keyed: tuple[FastAPI, Path, dict[str, str]],
+) -> None:
+    app, _, secrets = keyed
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        for _ in range(3):  # "user" may send 2 a minute: the third is refused, and counted
+            await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["user"]))
+        await c.post("/v1/chat/completions", json=CHAT, headers=bearer(secrets["admin"]))
+        await c.post("/v1/chat/completions", json=CHAT, headers=bearer("qg-not-a-key"))
+        text = (await c.get("/metrics", headers=bearer(secrets["admin"]))).text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("quantgate_key_")
+    }
+    assert samples['quantgate_key_requests_total{key="user",status="200"}'] == 2
+    assert samples['quantgate_key_requests_total{key="user",status="429"}'] == 1
+    assert samples['quantgate_key_requests_total{key="ops",status="200"}'] == 1
+    assert samples['quantgate_key_tokens_total{key="user",kind="completion"}'] > 0
+    assert not any("qg-" in name for name in samples)  # an unknown key has no series
