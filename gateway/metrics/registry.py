@@ -135,7 +135,10 @@ class GatewayMetrics:
         )
         # per API key (names come from the keys file, which an admin writes: bounded)
         self.key_requests = Counter(
-            "quantgate_key_requests", "Requests by API key and status", ["key", "status"], registry=r
+            "quantgate_key_requests",
+            "Requests by API key and status",
+            ["key", "status"],
+            registry=r,
         )
         self.key_tokens = Counter(
             "quantgate_key_tokens",

@@ -3,9 +3,8 @@ tries at most 1 + QUANTGATE_MAX_FAILOVERS variants."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
+from collections.abc import Callable
 
 import anyio
 import httpx
