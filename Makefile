@@ -46,10 +46,13 @@ artifacts: install
 	$(BIN)/python -c "from quantgate.envs import ensure_env; ensure_env('lm-eval', print)"
 	$(BIN)/quantgate route --profile profiles/demo-llamacpp.yaml "warm the caches" >/dev/null
 
-## Prometheus (Debian package) for the metrics tests and promtool
+## Debian packages the tests run for real: Prometheus (metrics tests, promtool), Redis (shared
+## limits), wrk (bench/overhead.py)
 tools:
-	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && \
+	  command -v redis-server >/dev/null && command -v wrk >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    prometheus redis-server wrk; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,14 +12,13 @@ not whoever reaches a gateway bound to 0.0.0.0.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
 
+from gateway.limits import Buckets, LocalBuckets
 from quantgate import keys as keystore
 from quantgate.errors import AdminOnly, InvalidApiKey, RateLimited
 
@@ -27,32 +26,13 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass
-class _Bucket:
-    """A token bucket holding up to `per_minute`, refilled continuously."""
-
-    per_minute: int
-    tokens: float
-    at: float
-
-    def refill(self, now: float) -> float:
-        self.tokens = min(self.per_minute, self.tokens + (now - self.at) * self.per_minute / 60)
-        self.at = now
-        return self.tokens
-
-    def wait(self, need: float) -> int:
-        """Seconds until `need` is available (0: now)."""
-        short = need - self.tokens
-        return 0 if short <= 0 else math.ceil(short * 60 / self.per_minute)
-
-
-@dataclass
 class KeyCheck:
     """The keys file, re-read when it changes, and one token bucket per key."""
 
     path: Path
+    buckets: Buckets = field(default_factory=LocalBuckets)  # or RedisBuckets: shared
     _keys: dict[str, keystore.Key] = field(default_factory=dict)
     _stamp: tuple[int, int] | None = None
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def keys(self) -> dict[str, keystore.Key]:
         try:
@@ -81,7 +61,7 @@ class KeyCheck:
             raise InvalidApiKey("the API key is not valid (unknown or revoked)")
         return key
 
-    def admit(
+    async def admit(
         self, request: Request, seen: Callable[[keystore.Key], None] | None = None
     ) -> keystore.Key | None:
         """`identify`, then spend one request of the key's per-minute budget; refused while
@@ -91,38 +71,22 @@ class KeyCheck:
             return None
         if seen is not None:  # the key is known: a request it is refused still counts for it
             seen(key)
-        now = time.monotonic()
-        if key.tpm > 0:
-            tokens = self._bucket(f"tpm:{key.name}", key.tpm, now)
-            if tokens.refill(now) <= 0:
-                raise RateLimited(
-                    f"key {key.name!r} is limited to {key.tpm} tokens per minute",
-                    retry_after=tokens.wait(1),
-                )
-        if key.rpm > 0:
-            requests = self._bucket(f"rpm:{key.name}", key.rpm, now)
-            requests.refill(now)
-            if wait := requests.wait(1):
-                raise RateLimited(
-                    f"key {key.name!r} is limited to {key.rpm} requests per minute",
-                    retry_after=wait,
-                )
-            requests.tokens -= 1
+        if key.tpm > 0 and (wait := await self.buckets.check(f"tpm:{key.name}", key.tpm)):
+            raise RateLimited(
+                f"key {key.name!r} is limited to {key.tpm} tokens per minute", retry_after=wait
+            )
+        if key.rpm > 0 and (wait := await self.buckets.take(f"rpm:{key.name}", key.rpm, 1)):
+            raise RateLimited(
+                f"key {key.name!r} is limited to {key.rpm} requests per minute", retry_after=wait
+            )
         return key
 
-    def spend(self, name: str | None, tokens: int) -> None:
+    async def spend(self, name: str | None, tokens: int) -> None:
         """Debit a finished request's tokens (prompt + completion) from its key's budget; the
         bucket may go below zero, and the key waits until it refills."""
-        bucket = self._buckets.get(f"tpm:{name}")
-        if bucket is not None:
-            bucket.refill(time.monotonic())
-            bucket.tokens -= tokens
-
-    def _bucket(self, name: str, per_minute: int, now: float) -> _Bucket:
-        bucket = self._buckets.get(name)
-        if bucket is None or bucket.per_minute != per_minute:  # new, or its limit changed
-            bucket = self._buckets[name] = _Bucket(per_minute, float(per_minute), now)
-        return bucket
+        key = next((k for k in self.keys().values() if k.name == name), None)
+        if key is not None and key.tpm > 0 and tokens:
+            await self.buckets.spend(f"tpm:{key.name}", key.tpm, tokens)
 
     def is_admin(self, request: Request) -> bool:
         """An admin key; with no keys configured, a client on the loopback interface."""

@@ -48,6 +48,12 @@ class GatewaySettings(BaseSettings):
     keys_file: Path | None = Field(
         None, description="API keys (quantgate keys); default ~/.config/quantgate/keys.json"
     )
+    redis_url: str | None = Field(
+        None, description="API keys' limits shared in this Redis (redis://host:6379/0)"
+    )
+    redis_failure: Literal["open", "closed"] = Field(
+        "open", description="Redis unreachable: admit (open) or answer 503 (closed)"
+    )
     workers: int | None = Field(
         None, ge=1, description="gateway processes (serve --workers); none: one per free core"
     )

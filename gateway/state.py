@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gateway.access import KeyCheck
 from gateway.engines.base import Engines
+from gateway.limits import LocalBuckets, RedisBuckets
 from gateway.metrics.record import RequestRecord
 from gateway.metrics.registry import GatewayMetrics
 from gateway.relay.admission import Admission
@@ -36,7 +37,12 @@ class GatewayState:
         s = self.settings
         limits = {v.name: min(v.concurrency, s.max_connections) for v in self.profile.variants}
         self.admission = Admission(limits, s.max_queue, s.queue_timeout)
-        self.keys = KeyCheck(s.keys_file or default_keys_path())
+        buckets = (
+            RedisBuckets(s.redis_url, fail_open=s.redis_failure == "open")
+            if s.redis_url
+            else LocalBuckets()
+        )
+        self.keys = KeyCheck(s.keys_file or default_keys_path(), buckets)
         self.outliers = Outliers([v.name for v in self.profile.variants])
         self.metrics = GatewayMetrics(self.profile, self.healthy)
         if self.router is None:
@@ -49,12 +55,12 @@ class GatewayState:
             return False
         return self.supervisor is None or self.supervisor.healthy(variant)
 
-    def ended(self, record: RequestRecord) -> None:
-        """A request has ended: what it says of the variants it tried."""
+    async def ended(self, record: RequestRecord) -> None:
+        """A request has ended: what it says of the variants it tried, and of its key."""
         for name, _ in record.failed:
             self.outliers.report(name, ok=False)
-        if record.key is not None:
-            used = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
-            self.keys.spend(record.key, used)
         if record.variant and record.in_flight:
             self.outliers.report(record.variant, ok=record.status < 500 and not record.stream_error)
+        if record.key is not None:
+            used = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
+            await self.keys.spend(record.key, used)

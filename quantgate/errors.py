@@ -161,6 +161,13 @@ class RateLimited(TooManyRequests):
     code = "rate_limit_exceeded"
 
 
+class RateLimiterUnavailable(GatewayError):
+    """The shared limits' store (Redis) is down and the policy is to fail closed."""
+
+    status = 503
+    code = "rate_limiter_unavailable"
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"

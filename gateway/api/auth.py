@@ -17,4 +17,4 @@ async def authorized(request: Request) -> None:
         if record is not None:
             record.key = key.name
 
-    request.state.key = request.app.state.gateway.keys.admit(request, seen)
+    request.state.key = await request.app.state.gateway.keys.admit(request, seen)

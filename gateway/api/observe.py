@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics.record import RequestRecord
@@ -31,7 +32,7 @@ class ObserveMiddleware:
         self,
         app: ASGIApp,
         metrics: Callable[[], GatewayMetrics],
-        ended: Callable[[RequestRecord], None] = lambda record: None,
+        ended: Callable[[RequestRecord], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -68,7 +69,9 @@ class ObserveMiddleware:
             if record.in_flight:
                 metrics.leave(record.variant)
             metrics.record(record)
-            self.ended(record)
+            if self.ended is not None:
+                with anyio.CancelScope(shield=True):  # also when the request was cancelled
+                    await self.ended(record)
             access_log.info("request", extra=_log_fields(record))
 
 
