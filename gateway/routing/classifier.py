@@ -75,12 +75,14 @@ class Head:
             object.__setattr__(self, "rows", {n: i for i, n in enumerate(self.weights)})
             object.__setattr__(self, "matrix", numpy.array(list(self.weights.values())))
 
-    def scores(self, feats: dict[str, float], vector: Any = None) -> list[float]:
-        if vector is not None:
+    def scores(self, feats: dict[str, float], embedded: Any = None) -> list[float]:
+        """Each class's score; `embedded` is the embedding's share of them (`Classifier`
+        computes it from the token ids), for the second head."""
+        if embedded is not None:
             import numpy
 
             picked = [(i, v) for n, v in feats.items() if (i := self.rows.get(n)) is not None]
-            totals = (vector * self.scale) @ self.embedding + numpy.asarray(self.bias)
+            totals = embedded + self.bias
             if picked:
                 index, values = zip(*picked, strict=True)
                 totals = totals + numpy.asarray(values) @ self.matrix[list(index)]
@@ -116,10 +118,31 @@ class Classifier:
 
     vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
 
+    # every token's vector projected onto the second head's classes, scaled: the embedding's
+    # share of a text's scores is the sum of its tokens' rows over the norm of their vectors'
+    # sum (the unit mean, projected), without the 384-dimensional product per request
+    projected: Any = field(init=False, default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         names = set(self.first.weights) | set(self.second.weights if self.second else ())
         words = frozenset(n[5:] for n in names if n.startswith("word:"))
         object.__setattr__(self, "vocabulary", words)
+        if self.second is not None and self.embedder is not None:
+            vectors, head = self.embedder.vectors, self.second
+            object.__setattr__(self, "projected", vectors @ (head.embedding * head.scale))
+
+    def _embedded(self, text: str) -> Any:
+        """The embedding's share of each class's score: (unit mean of the token vectors) @
+        embedding weights x scale, from the projected rows."""
+        import numpy
+
+        ids = self.embedder.token_ids(text)
+        if not ids:
+            return numpy.zeros(len(self.classes), dtype=numpy.float32)
+        total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
+        norm = math.sqrt(float(total @ total))
+        share = numpy.add.reduce(self.projected.take(ids, axis=0), axis=0)
+        return share / norm if norm else share
 
     @property
     def stages(self) -> int:
@@ -128,10 +151,10 @@ class Classifier:
     def classify(self, body: dict[str, Any], *, explain: bool = True) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more)."""
         feats = features(body, self.vocabulary)
-        head, vector = self.first, None
+        head, embedded = self.first, None
         if self.second is not None:
-            head, vector = self.second, self.embedder.embed(window(body))
-        totals = head.scores(feats, vector)
+            head, embedded = self.second, self._embedded(window(body))
+        totals = head.scores(feats, embedded)
         ranked = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)
         best = ranked[0]
         peak = totals[best]
@@ -139,8 +162,8 @@ class Classifier:
         reasons: tuple[str, ...] = ()
         if explain:
             pushes = [(head.weights[n][best] * v, n) for n, v in feats.items() if n in head.weights]
-            if vector is not None:
-                pushes.append((float((vector * head.scale) @ head.embedding[:, best]), "embedding"))
+            if embedded is not None:
+                pushes.append((float(embedded[best]), "embedding"))
             reasons = tuple(n for p, n in heapq.nlargest(3, pushes) if p > 0)
         return Classification(self.classes[best], confidence, reasons, self.classes[ranked[1]])
 
