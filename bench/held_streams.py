@@ -2,7 +2,8 @@
 is still served promptly; then twice the in-flight limit, where the excess must get 429.
 
 A mock upstream streams slowly (one token every 200 ms, 40 tokens: 8 s a stream); the gateway
-runs as `quantgate serve` over a one-variant profile. Phase 1: 1000 concurrent streams with a
+runs as `quantgate serve --workers 1` over a one-variant profile (one process: its RSS is the
+gateway's, and the in-flight limit holds per worker). Phase 1: 1000 concurrent streams with a
 limit of 1000; while they are open, one small request on a second variant (an idle mock) is
 timed, and the gateway's RSS is read. Phase 2: a limit of 250 and no queue, 500 streams: 250
 complete, 250 get 429 `overloaded` with Retry-After. Only complete streams (a finish_reason)
@@ -125,7 +126,7 @@ def main() -> None:
         ):
             port = procs.free_port()
             gateway = procs.quantgate(
-                ["serve", "--profile", str(profile), "--port", str(port)],
+                ["serve", "--profile", str(profile), "--port", str(port), "--workers", "1"],
                 {**env, "QUANTGATE_LOG_LEVEL": "warning"},
             )
             try:
