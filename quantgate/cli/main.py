@@ -9,6 +9,7 @@ import typer
 from quantgate.cli import (
     build,
     datasets,
+    deploy,
     derive,
     evaluate,
     keys,
@@ -36,6 +37,7 @@ app.command("derive")(derive.derive)
 app.add_typer(profile.app, name="profile")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(keys.app, name="keys")
+app.add_typer(deploy.app, name="deploy")
 app.command("mock-server")(mock.mock_server)
 
 

@@ -60,8 +60,8 @@ def exported(scrape: str) -> set[str]:
 @pytest.mark.parametrize(
     "args",
     [
-        ["check", "config", str(DEPLOY / "prometheus.yml")],
-        ["check", "rules", str(DEPLOY / "rules.yml")],
+        ["check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")],
+        ["check", "rules", str(DEPLOY / "prometheus" / "rules.yml")],
     ],
     ids=["config", "rules"],
 )
@@ -90,7 +90,7 @@ variants:
     config = root / "prometheus.yml"
     config.write_text(f"""
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: ["{DEPLOY / "rules.yml"}"]
+rule_files: ["{DEPLOY / "prometheus" / "rules.yml"}"]
 scrape_configs:
   - job_name: quantgate
     static_configs: [{{targets: ["127.0.0.1:{gateway_port}"]}}]

@@ -1,0 +1,149 @@
+"""A profile's vLLM variants as Kubernetes objects, and the gateway's profile that reaches them.
+
+`quantgate deploy render PROFILE` writes a Kustomize overlay over deploy/k8s/base from this:
+each vLLM variant becomes a Deployment and a Service of its own (`<variant>-engine`, port
+8000) that runs `vllm serve` with the flags the variant's spec implies (the ones
+`quantgate serve` would pass: gateway/engines/vllm.py `serve_args`), on a GPU, its weights read
+from a volume; in the gateway's profile that variant becomes an external engine at the
+Service's URL. Other variants stay as they are: external ones are someone else's, llama.cpp
+ones run in the gateway's pod (as in the CPU demo). Pure: it returns data; the CLI writes it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from gateway.engines.vllm import flags, serve_args
+from quantgate.profile import Profile, VllmEngine
+
+PORT = 8000
+MODELS = PurePosixPath("/models")  # where an engine pod mounts the weights
+
+
+@dataclass(frozen=True)
+class Rendered:
+    engines: list[dict[str, Any]]  # Deployments and Services, in order
+    profile: dict[str, Any]  # the gateway's profile (YAML data)
+    notes: list[str]  # what the user must provide (weights on the volume, ...)
+
+
+def model_path(profile: Profile, artifact: str) -> PurePosixPath:
+    """Where the engine pod reads an artifact: an hf-folder already under /models stays where
+    it is; any other artifact is expected at /models/<artifact name>."""
+    spec = profile.artifacts.get(artifact)
+    path = getattr(spec, "path", None)
+    if path is not None and PurePosixPath(str(path)).is_relative_to(MODELS):
+        return PurePosixPath(str(path))
+    return MODELS / artifact
+
+
+def render(
+    profile: Profile,
+    raw: dict[str, Any],
+    *,
+    vllm_image: str,
+    models_claim: str,
+    gpus: int = 1,
+) -> Rendered:
+    """`raw` is the profile's YAML data (`profile` parsed from it)."""
+    engines: list[dict[str, Any]] = []
+    notes: list[str] = []
+    gateway_profile = copy.deepcopy(raw)
+    by_name = {v["name"]: v for v in gateway_profile["variants"]}
+    for variant in profile.variants:
+        if not isinstance(variant.engine, VllmEngine):
+            continue
+        name = f"{variant.name}-engine"
+        path = model_path(profile, variant.engine.artifact)
+        args = [f"--model={path}", f"--port={PORT}", *flags(serve_args(variant))]
+        engines += [_deployment(name, vllm_image, args, models_claim, gpus), _service(name)]
+        by_name[variant.name]["engine"] = {
+            "kind": "external",
+            "url": f"http://{name}:{PORT}/v1",
+            "served_model": variant.name,
+        }
+        notes.append(f"{variant.name}: weights of artifact {variant.engine.artifact!r} at {path}")
+    still_built = {
+        v.engine.artifact
+        for v in profile.variants
+        if not isinstance(v.engine, VllmEngine) and hasattr(v.engine, "artifact")
+    }
+    artifacts = gateway_profile.get("artifacts") or {}
+    kept = {
+        name: spec
+        for name, spec in artifacts.items()
+        if any(name in profile.build_order(a) for a in still_built)
+    }
+    if kept:
+        gateway_profile["artifacts"] = kept
+    else:
+        gateway_profile.pop("artifacts", None)
+    return Rendered(engines, gateway_profile, notes)
+
+
+def _labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "engine"}
+
+
+def _deployment(name: str, image: str, args: list[str], claim: str, gpus: int) -> dict[str, Any]:
+    def probe(**more: int) -> dict[str, Any]:  # a fresh dict each (no YAML anchors)
+        return {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, **more}
+
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": _labels(name)},
+            "template": {
+                "metadata": {
+                    "labels": _labels(name),
+                    "annotations": {  # vLLM's own /metrics: queue depth, KV cache use
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "vllm",
+                            "image": image,
+                            "args": args,
+                            "ports": [{"name": "http", "containerPort": PORT}],
+                            "readinessProbe": probe(),
+                            "startupProbe": probe(failureThreshold=90),
+                            "resources": {"limits": {"nvidia.com/gpu": gpus}},
+                            "volumeMounts": [
+                                {"name": "models", "mountPath": str(MODELS), "readOnly": True},
+                                {"name": "shm", "mountPath": "/dev/shm"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "models",
+                            "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
+                        },
+                        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _service(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": _labels(name),
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+        },
+    }
