@@ -217,9 +217,10 @@ async def _unless_disconnected(request: Request, work: Awaitable[Served]) -> Ser
         tg.cancel_scope.cancel()
     if failed:
         raise failed[0]
-    if gone:
-        raise ClientDisconnect()
-    return served[0]
+    if served:  # it finished first (or just as the client left): the response path cleans up
+        return served[0]
+    assert gone
+    raise ClientDisconnect()
 
 
 def _allowed(request: Request, order: tuple[str, ...]) -> tuple[str, ...]:
