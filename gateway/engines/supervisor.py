@@ -7,7 +7,9 @@ process lives and answers its readiness path; the gateway skips variants that ar
 A busy engine may not answer probes (llama-cpp-python serves one request at a time), so a
 failed probe counts only when the engine is idle, or when it is "busy" but hung: stopped
 (SIGSTOP) or using no CPU while requests wait on it. An engine that stays unhealthy for
-`restart_unhealthy` seconds is killed and restarted like one that died.
+`restart_unhealthy` seconds is killed and restarted like one that died. The restart backoff
+starts over only once an engine has stayed healthy for `backoff_reset` seconds: one that fails
+again soon after each restart waits twice as long each time.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class SupervisorSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     restart_unhealthy: float = 30.0  # s an alive engine may stay unhealthy before a restart
+    backoff_reset: float = 60.0  # s an engine must stay healthy before its backoff starts over
     idle_cpu: float = 0.02  # CPU s per check below which a busy engine is not working
 
 
@@ -57,6 +60,7 @@ class _Slot:
     backoff: float = 0.0
     next_start: float = 0.0
     unhealthy_since: float = 0.0
+    healthy_since: float = 0.0
     cpu: float = -1.0  # the session's CPU seconds at the last check
 
 
@@ -106,6 +110,7 @@ class Supervisor:
                 "state": slot.state.value,
                 "pid": slot.process.pid,
                 "restarts": slot.restarts,
+                "backoff": slot.backoff,  # s before the next restart, if it fails again
                 "log": str(slot.process.log_path),
             }
             for name, slot in self._slots.items()
@@ -135,7 +140,7 @@ class Supervisor:
                 errors[name] = exc
                 await self._schedule_restart(slot)
                 return
-            slot.state = State.HEALTHY
+            slot.state, slot.healthy_since = State.HEALTHY, time.monotonic()
             seconds[name] = time.monotonic() - slot.process.started_at
 
         async with anyio.create_task_group() as tg:
@@ -189,8 +194,12 @@ class Supervisor:
         if not ok and self.busy(name) and not hung:
             return
         slot.failures = 0 if ok else slot.failures + 1
+        now = time.monotonic()
         if ok:
-            slot.state, slot.backoff = State.HEALTHY, 0.0
+            if slot.state is not State.HEALTHY:
+                slot.state, slot.healthy_since = State.HEALTHY, now
+            if now - slot.healthy_since >= self.settings.backoff_reset:
+                slot.backoff = 0.0  # stable: a later failure starts the backoff over
         elif slot.failures >= self.settings.probe_failures and slot.state is State.HEALTHY:
             why = "stopped" if state == "T" else "busy with no CPU" if self.busy(name) else "idle"
             log.warning(
@@ -233,6 +242,7 @@ class Supervisor:
             await self._schedule_restart(slot)
             return
         slot.state, slot.failures = State.HEALTHY, 0
+        slot.healthy_since = time.monotonic()  # the backoff stands until it has been stable
         self.recovered(name)
         log.info("variant %s: healthy again after restart #%d", name, slot.restarts)
 

@@ -183,3 +183,42 @@ async def test_a_hung_engine_with_requests_waiting_is_restarted(tmp_path: Path, 
         assert gone(pid)
     finally:
         sup.stop()
+
+
+async def _kill_and_wait(sup: Supervisor) -> dict[str, object]:
+    """SIGKILL the engine; return its status once it is healthy again on a new PID."""
+    pid = sup.status()["a"]["pid"]
+    assert isinstance(pid, int)
+    os.kill(pid, signal.SIGKILL)
+    with anyio.fail_after(60):  # a hang guard
+        while not (sup.state("a") is State.HEALTHY and sup.status()["a"]["pid"] != pid):  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    return sup.status()["a"]
+
+
+@pytest.mark.parametrize(("stable_after", "expected"), [(60.0, [0.2, 0.4, 0.8]), (0.5, [0.2, 0.2])])
+async def test_the_backoff_starts_over_only_after_a_stable_period(
+    tmp_path: Path, stable_after: float, expected: list[float]
+) -> None:
+    """An engine that dies again soon after each restart waits twice as long each time; one
+    that stayed healthy for `backoff_reset` starts over at the initial backoff."""
+    settings = SupervisorSettings(
+        check_interval=0.1, probe_timeout=1.0, backoff_initial=0.2, backoff_reset=stable_after
+    )
+    sup = Supervisor({"a": mock_engine(free_port())}, tmp_path, settings)
+    try:
+        await sup.start()
+        backoffs = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sup.watch)
+            for _ in expected:
+                backoffs.append((await _kill_and_wait(sup))["backoff"])
+                await anyio.sleep(0.5)  # healthy for a few probes (0.1 s apart) before the next
+                if stable_after < 1:  # stay up past the stable period before the next kill
+                    with anyio.fail_after(30):
+                        while sup.status()["a"]["backoff"]:  # noqa: ASYNC110
+                            await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+        assert backoffs == expected
+    finally:
+        sup.stop()
