@@ -84,7 +84,8 @@ class KeyCheck:
     async def spend(self, name: str | None, tokens: int) -> None:
         """Debit a finished request's tokens (prompt + completion) from its key's budget; the
         bucket may go below zero, and the key waits until it refills."""
-        key = next((k for k in self.keys().values() if k.name == name), None)
+        # the keys as read when the request was admitted: no second stat of the file
+        key = next((k for k in self._keys.values() if k.name == name), None)
         if key is not None and key.tpm > 0 and tokens:
             await self.buckets.spend(f"tpm:{key.name}", key.tpm, tokens)
 

@@ -3,7 +3,6 @@ tries at most 1 + QUANTGATE_MAX_FAILOVERS variants."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import anyio
@@ -11,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.unit.fakes import FakeUpstreams
+from tests.unit.fakes import AsgiCall, FakeUpstreams
 
 pytestmark = pytest.mark.anyio
 
@@ -75,42 +74,14 @@ async def test_a_client_that_leaves_before_the_answer_cancels_the_upstream_reque
     upstreams.set("w4", generating)
     app = make_app()
     state = app.state.gateway
-    body = json.dumps({**CHAT, "model": "demo@w4", "stream": stream}).encode()
-    leave = anyio.Event()
-    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        message = next(messages, None)
-        if message is not None:
-            return message
-        await leave.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"host", b"gw")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8080),
-    }
+    call = AsgiCall(app, {**CHAT, "model": "demo@w4", "stream": stream}, "2.4")
     with anyio.fail_after(10):  # a hang guard: every step here is immediate
         async with anyio.create_task_group() as tg:
-            tg.start_soon(app, scope, receive, send)
+            tg.start_soon(call.run)
             await started.wait()
             assert state.admission.active["w4"] == 1
-            leave.set()
+            call.disconnected.set()
             await cancelled.wait()
-    assert sent == []  # nobody to answer
+    assert call.status is None and call.bodies == []  # nobody to answer
     assert state.admission.active["w4"] == 0
     assert state.metrics.requests.labels("none", "none", "pinned", "chat", "499")._value.get() == 1

@@ -8,62 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
 
 import anyio
 import pytest
 
-from tests.unit.fakes import FakeUpstreams, ScriptedStream, chunk, sse, streaming
+from tests.unit.fakes import AsgiCall, FakeUpstreams, ScriptedStream, chunk, sse, streaming
 
 pytestmark = pytest.mark.anyio
 
 BODY = {"model": "demo", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-
-
-class AsgiCall:
-    def __init__(self, app: Any, body: dict[str, Any], spec_version: str) -> None:
-        self.app = app
-        self.pending = [
-            {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
-        ]
-        self.disconnected = anyio.Event()
-        self.bodies: list[bytes] = []
-        self.status: int | None = None
-        self.scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": spec_version},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/v1/chat/completions",
-            "raw_path": b"/v1/chat/completions",
-            "query_string": b"",
-            "root_path": "",
-            "client": ("127.0.0.1", 5000),
-            "server": ("gw", 80),
-            "headers": [(b"content-type", b"application/json")],
-        }
-
-    async def receive(self) -> dict[str, Any]:
-        if self.pending:
-            return self.pending.pop(0)
-        await self.disconnected.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if self.disconnected.is_set():
-            raise OSError("client went away")
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message.get("body"):
-            self.bodies.append(message["body"])
-            await self.on_body(message["body"])
-
-    async def on_body(self, body: bytes) -> None:
-        pass
-
-    async def run(self) -> None:
-        await self.app(self.scope, self.receive, self.send)
 
 
 @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
