@@ -59,6 +59,7 @@ def create_app(
                     for name, seconds in (await supervisor.start()).items():
                         log.info("variant %s ready in %.1f s", name, seconds)
                     tg.start_soon(supervisor.watch)
+                tg.start_soon(state.load.watch)
                 # what start-up made lives as long as the app: out of the collector's sight, a
                 # full collection no longer walks ~85k objects (~28 ms, a stall every few
                 # hundred requests: bench/overhead.py's tail latency)

@@ -41,6 +41,9 @@ class GatewaySettings(BaseSettings):
     drain_timeout: int = Field(
         30, gt=0, description="s after SIGTERM for requests in flight to finish; then cut"
     )
+    load_interval: float = Field(
+        1.0, gt=0, description="s between two reads of the vLLM engines' load (/metrics)"
+    )
     ready_timeout: float = Field(2.0, gt=0, description="s per variant probe in GET /ready")
     admin_metrics: bool = Field(
         False, description="GET /metrics needs an admin key too (like /sd/engines)"

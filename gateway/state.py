@@ -1,5 +1,6 @@
 """What the running app holds: the profile, its settings, the upstream pool, and the live
-per-variant state (the supervisor's engine health; admission's requests in flight and queued)."""
+per-variant state (the supervisor's engine health; admission's requests in flight and queued;
+the engines' own load)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 
 from gateway.access import KeyCheck
 from gateway.engines.base import Engines
+from gateway.engines.load import EngineLoad, sources
 from gateway.limits import LocalBuckets, RedisBuckets
 from gateway.metrics.record import RequestRecord
 from gateway.metrics.registry import GatewayMetrics
@@ -17,7 +19,7 @@ from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
 from quantgate.keys import default_path as default_keys_path
-from quantgate.profile import Profile
+from quantgate.profile import Profile, Variant
 
 
 @dataclass
@@ -32,6 +34,7 @@ class GatewayState:
     admission: Admission = field(init=False)
     keys: KeyCheck = field(init=False)
     outliers: Outliers = field(init=False)
+    load: EngineLoad = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -44,6 +47,8 @@ class GatewayState:
         )
         self.keys = KeyCheck(s.keys_file or default_keys_path(), buckets)
         self.outliers = Outliers([v.name for v in self.profile.variants])
+        endpoints = self.supervisor.endpoints if self.supervisor is not None else {}
+        self.load = EngineLoad(sources(self.profile, endpoints), s.load_interval)
         self.metrics = GatewayMetrics(self.profile, self.healthy)
         if self.router is None:
             self.router = Router(self.profile)
@@ -54,6 +59,12 @@ class GatewayState:
         if self.outliers.ejected(variant):
             return False
         return self.supervisor is None or self.supervisor.healthy(variant)
+
+    def saturated(self, variant: Variant) -> bool:
+        """At its concurrency limit: by this process's count of requests in flight, or by its
+        engine's own count (all processes' requests, gateway/engines/load.py)."""
+        name, limit = variant.name, variant.concurrency
+        return self.admission.active[name] >= limit or self.load.saturated(name, limit)
 
     async def ended(self, record: RequestRecord) -> None:
         """A request has ended: what it says of the variants it tried, and of its key."""

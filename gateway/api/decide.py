@@ -52,9 +52,7 @@ async def plan(
     if pinned is not None:  # the caller chose: no classifier on its path (its task, if said)
         _fits(state, pinned, body)
         return Planned((pinned,), True, hints.task or NONE, None, unhealthy)
-    saturated = [
-        v.name for v in state.profile.variants if state.admission.active[v.name] >= v.concurrency
-    ]
+    saturated = [v.name for v in state.profile.variants if state.saturated(v)]
 
     def run() -> Routed:
         return router.route(body, hints, unhealthy=unhealthy, saturated=saturated, explain=explain)

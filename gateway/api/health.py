@@ -1,7 +1,8 @@
 """Liveness (`/health`) and readiness (`/ready`: at least one variant is up).
 
 `/ready` shows each variant up or down; the engines' PIDs, ports and log paths only to an
-admin key (gateway/access.py). It reads the supervisor's state for the engines quantgate runs
+admin key (gateway/access.py); `load` holds what vLLM engines report running and waiting
+(gateway/engines/load.py). It reads the supervisor's state for the engines quantgate runs
 and sends them nothing: a request to a llama.cpp engine would wait behind its running
 generation. Only external upstreams, of which the gateway has no other view, are probed.
 """
@@ -48,6 +49,10 @@ async def ready(request: Request) -> JSONResponse:
     body: dict[str, object] = {
         "status": "ready" if ok else "unavailable",
         "variants": {n: "up" if up else "down" for n, up in variants.items()},
+    }
+    load = {n: state.load.current(n) for n in variants}
+    body["load"] = {  # the engines that publish it (vLLM): all gateways' requests
+        n: {"running": r.running, "waiting": r.waiting} for n, r in load.items() if r
     }
     if supervisor is not None and state.keys.is_admin(request):
         body["engines"] = managed  # PIDs, ports and log paths: for an admin key only

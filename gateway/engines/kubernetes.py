@@ -64,6 +64,7 @@ def render(
             "kind": "external",
             "url": f"http://{name}:{PORT}/v1",
             "served_model": variant.name,
+            "load_metrics": "vllm",  # every replica reads the engine's own load
         }
         notes.append(f"{variant.name}: weights of artifact {variant.engine.artifact!r} at {path}")
     still_built = {

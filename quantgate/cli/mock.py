@@ -14,6 +14,9 @@ def mock_server(
     output_tokens: int = typer.Option(16, help="tokens generated when max_tokens is unset"),
     tokens_per_chunk: int = typer.Option(1, help="tokens per streamed chunk"),
     fail_status: int | None = typer.Option(None, help="answer every generation with it"),
+    max_running: int | None = typer.Option(
+        None, help="generations at once (vLLM's max_num_seqs); more wait, as /metrics shows"
+    ),
 ) -> None:
     """Serve a mock OpenAI-compatible API (for tests and benchmarks, not for users' traffic)."""
     import uvicorn
@@ -27,5 +30,6 @@ def mock_server(
         output_tokens=output_tokens,
         tokens_per_chunk=tokens_per_chunk,
         fail_status=fail_status,
+        max_running=max_running,
     )
     uvicorn.run(create_mock_app(config), host=host, port=port, log_level="warning")

@@ -9,7 +9,8 @@ Prompt tokens are counted as whitespace-separated words; the completion is the w
 `tok0 tok1 ...`, one per token, so a client can check what it received. It honours `n`, `stop`
 (the text ends before the first stop string, `finish_reason: stop`), `logprobs` (a fixed -0.5
 per token), `echo`, `max_completion_tokens` and a JSON `response_format`; it is deterministic,
-so any `seed` holds.
+so any `seed` holds. `/metrics` shows vLLM's scheduler gauges: with `max_running`, generations
+beyond it wait (`vllm:num_requests_waiting`) as they would in vLLM's queue.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class MockConfig(BaseModel):
     fail_after_tokens: int | None = Field(
         None, ge=0, description="drop the connection after this many streamed tokens"
     )
+    max_running: int | None = Field(
+        None, ge=1, description="generations at once, as vLLM's max_num_seqs; more wait"
+    )
 
 
 class _Dropped(Exception):
@@ -47,6 +51,32 @@ class _Dropped(Exception):
 def create_mock_app(config: MockConfig | None = None) -> Starlette:
     cfg = config or MockConfig()
     created = int(time.time())
+    slots = asyncio.Semaphore(cfg.max_running or 2**31)
+    counts = {"running": 0, "waiting": 0}
+
+    async def metrics(_: Request) -> Response:
+        """vLLM's scheduler gauges (what gateway/engines/load.py reads)."""
+        lines = []
+        for state in ("running", "waiting"):
+            name = f"vllm:num_requests_{state}"
+            lines += [
+                f"# HELP {name} Number of requests {state}.",
+                f"# TYPE {name} gauge",
+                f'{name}{{engine="0",model_name="{cfg.model}"}} {float(counts[state])}',
+            ]
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    async def take_slot() -> None:
+        counts["waiting"] += 1
+        try:
+            await slots.acquire()
+        finally:
+            counts["waiting"] -= 1
+        counts["running"] += 1
+
+    def free_slot() -> None:
+        counts["running"] -= 1
+        slots.release()
 
     async def models(_: Request) -> Response:
         card = {"id": cfg.model, "object": "model", "created": created, "owned_by": "mock"}
@@ -84,8 +114,12 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             stream = _stream(rid, chat, pieces, finish, usage if include_usage else None, body)
-            return StreamingResponse(stream, media_type="text/event-stream")
-        await asyncio.sleep((cfg.ttft_ms + cfg.itl_ms * (max(len(pieces), 1) - 1)) / 1000)
+            return StreamingResponse(_freeing(stream), media_type="text/event-stream")
+        await take_slot()
+        try:
+            await asyncio.sleep((cfg.ttft_ms + cfg.itl_ms * (max(len(pieces), 1) - 1)) / 1000)
+        finally:
+            free_slot()
         text = "".join(pieces)
         out = []
         for index in range(choices):
@@ -109,6 +143,14 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
                 "usage": usage,
             }
         )
+
+    async def _freeing(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        await take_slot()  # here, not before the response: a stream that never starts holds none
+        try:
+            async for part in stream:
+                yield part
+        finally:
+            free_slot()
 
     async def _stream(
         rid: str,
@@ -176,6 +218,7 @@ def create_mock_app(config: MockConfig | None = None) -> Starlette:
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/completions", completions, methods=["POST"]),
         Route("/health", lambda _: JSONResponse({"status": "ok"}), methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes)
 

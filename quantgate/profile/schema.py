@@ -56,6 +56,12 @@ class ExternalEngine(_Strict):
         None, description="model name the upstream expects; default: ask its /v1/models"
     )
     api_key: str | None = Field(None, description="bearer token sent to the upstream")
+    load_metrics: Literal["vllm"] | None = Field(
+        None,
+        description="the upstream publishes vLLM's scheduler gauges on /metrics "
+        "(num_requests_running/waiting): routing then reads its load from there, so that "
+        "replicas sharing it agree when it is saturated",
+    )
 
 
 class LlamaCppEngine(_Strict):

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -260,6 +261,37 @@ def test_engine_metrics_are_discoverable_and_match_the_dashboard(demo: tuple[Dem
     assert wanted, "the dashboard has no vLLM panels"
     for name in wanted:
         assert any(n == name or n.startswith(name + "_") for n in names), name
+
+
+def test_vllm_engines_report_their_load_to_routing(demo: tuple[Demo, str]) -> None:
+    """The load each vLLM engine publishes (gateway/engines/load.py) is read from the real
+    engine: a stream in progress shows as running in /ready; llama.cpp publishes none."""
+    spec, base = demo
+    engines = yaml.safe_load((REPO / "profiles" / spec.profile).read_text())["variants"]
+    vllm = {v["name"] for v in engines if v["engine"]["kind"] == "vllm"}
+
+    def load() -> dict[str, dict[str, float]]:
+        reply: dict[str, dict[str, float]] = httpx.get(base + "/ready", timeout=30).json()["load"]
+        return reply
+
+    def wait_for(check: Callable[[dict[str, dict[str, float]]], bool]) -> None:
+        deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+        while not check(seen := load()):
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.2)
+
+    if not vllm:
+        assert load() == {}  # llama-cpp-python's server has no /metrics
+        return
+    wait_for(lambda seen: set(seen) == vllm)
+    assert load()[spec.reference] == {"running": 0.0, "waiting": 0.0}
+    stream = client_for(base).completions.create(
+        model=f"{MODEL}@{spec.reference}", prompt=PROMPTS[3], max_tokens=400, stream=True
+    )
+    with stream:
+        next(iter(stream))  # generating now
+        wait_for(lambda seen: seen[spec.reference]["running"] >= 1)
+    wait_for(lambda seen: seen[spec.reference]["running"] == 0)
 
 
 def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:

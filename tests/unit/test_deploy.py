@@ -101,6 +101,7 @@ def test_vllm_variants_become_engine_pods_and_external_urls() -> None:
         "kind": "external",
         "url": "http://w4a16-engine:8000/v1",
         "served_model": "w4a16",
+        "load_metrics": "vllm",
     }
     assert "artifacts" not in done.profile  # nothing left for the gateway to build
     assert raw["variants"][0]["engine"]["kind"] == "vllm"  # the input is left as it was

@@ -34,4 +34,5 @@ async def test_ready_when_one_variant_answers(make_app, upstreams: FakeUpstreams
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
         r = await c.get("/ready")
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "variants": {"ref": "down", "w8": "down", "w4": "up"}}
+    variants = {"ref": "down", "w8": "down", "w4": "up"}
+    assert r.json() == {"status": "ready", "variants": variants, "load": {}}  # none publish it
