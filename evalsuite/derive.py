@@ -167,17 +167,24 @@ def write_profile(
     rules: list[Rule],
     run_id: str,
     ratios: dict[str, OutputRatio] | None = None,
+    *,
+    merge: bool = False,
 ) -> None:
     """`source` with its measured rules replaced by `rules` and each variant's output ratio
-    in `routing.costs`, comments kept, validated first."""
+    in `routing.costs`, comments kept, validated first. `merge`: measured rules of cells
+    (task, band, variant) that `rules` does not cover stay (another run measured them)."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
     yaml.preserve_quotes = True
     data = yaml.load(source.read_text())
     routing = data.setdefault("routing", {})
+    new = {(r.task, r.band, r.variant) for r in rules}
     kept = [
-        r for r in routing.get("rules") or [] if r.get("evidence", {}).get("source") != "measured"
+        r
+        for r in routing.get("rules") or []
+        if r.get("evidence", {}).get("source") != "measured"
+        or (merge and (r["task"], r["band"], r["variant"]) not in new)
     ]
     routing["rules"] = kept + [
         {

@@ -24,6 +24,7 @@ class Target:
     variant: str
     endpoint: Endpoint
     max_context: int | None = None
+    logprobs: bool = True  # False: its engine returns none (asked without them; no KL)
 
 
 KEPT_TOKENS = 32  # answer tokens (and their top-k logprobs) kept per row, for agreement and KL
@@ -85,6 +86,10 @@ async def run_eval(
     rows: list[Row] = []
     for target in targets:
         ctx = replace(context, max_context=target.max_context)
+        if not target.logprobs:  # multiple choice by the answer's text, no perplexity, no KL
+            ctx = replace(
+                ctx, logprobs=False, loglikelihood=False, perplexity=False, top_logprobs=None
+            )
         for task in tasks:
             cache = ReplyCache(run_dir / "cache" / target.variant / f"{task.name}.jsonl")
             task_ctx = ctx if task.kl else replace(ctx, top_logprobs=None)

@@ -261,7 +261,8 @@ def _honouring(
     the field and the variant when none does."""
     kept, refused = [], []
     for name in order:
-        why = unsupported(state.profile.variant(name).engine.kind, path, body)
+        variant = state.profile.variant(name)
+        why = unsupported(variant.engine.kind, path, body, logprobs=variant.logprobs)
         if why is None:
             kept.append(name)
         else:

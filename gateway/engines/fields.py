@@ -17,8 +17,13 @@ from typing import Any
 CHAT = "chat/completions"
 
 
-def unsupported(kind: str, path: str, body: dict[str, Any]) -> tuple[str, str] | None:
-    """(field, why) for the first field `body` sets that engine `kind` cannot honour."""
+def unsupported(
+    kind: str, path: str, body: dict[str, Any], *, logprobs: bool = True
+) -> tuple[str, str] | None:
+    """(field, why) for the first field `body` sets that engine `kind` cannot honour;
+    `logprobs` False: the engine returns none (llama.cpp without `logits_all`)."""
+    if not logprobs and wants_logprobs(path, body):
+        return "logprobs", "this variant's llama.cpp engine runs without logits_all: no logprobs"
     if kind != "llamacpp":
         return None
     if _int(body.get("n")) > 1:
@@ -37,6 +42,13 @@ def unsupported(kind: str, path: str, body: dict[str, Any]) -> tuple[str, str] |
     if body.get("echo") and body.get("stream"):
         return "echo", "llama.cpp's server echoes the prompt only in non-streamed completions"
     return None
+
+
+def wants_logprobs(path: str, body: dict[str, Any]) -> bool:
+    """Chat: `logprobs: true` or `top_logprobs`; completions: `logprobs` set (0 included)."""
+    if path == CHAT:
+        return bool(body.get("logprobs")) or body.get("top_logprobs") is not None
+    return body.get("logprobs") is not None
 
 
 def adapt(kind: str, body: dict[str, Any]) -> dict[str, Any]:

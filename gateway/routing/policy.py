@@ -27,7 +27,8 @@ class Candidate:
     prompt_tokens: int
     predicted_s: float
     cost_source: str
-    status: str  # chosen | fallback | last-resort | below-tolerance | too-long | unhealthy
+    # chosen | fallback | last-resort | below-tolerance | too-long | other-band | unhealthy
+    status: str
     reason: str
 
 
@@ -82,6 +83,8 @@ def decide(
         n = tokens[v.name]
         if n + fit_tokens > v.max_context:
             status, reason = "too-long", f"{n}+{fit_tokens} tokens > {v.max_context}"
+        elif v.bands is not None and band not in v.bands:
+            status, reason = "other-band", f"routed {', '.join(v.bands)} only"
         elif q.value < floor:
             status, reason = "below-tolerance", f"-{_pct(1 - q.value)} > {_pct(tolerance)}"
         elif v.name in unhealthy:
@@ -142,6 +145,8 @@ def _summary(
     for c in rows:
         if c.variant == chosen:
             break
+        if c.status == "other-band":
+            continue  # never a candidate for this band: not worth a word
         lossy = c.status in ("below-tolerance", "too-long")
         if not lossy or not any(x[0] for x in cheaper):
             cheaper.append((lossy, f"{c.variant} {c.reason}"))
@@ -151,7 +156,7 @@ def _summary(
 
 
 def _refuse(rows: list[_Row], task: str, band: str, tolerance: float, fit: int) -> None:
-    fitting = [r.c for r in rows if r.c.status != "too-long"]
+    fitting = [r.c for r in rows if r.c.status not in ("too-long", "other-band")]
     if not fitting:
         tokens = max(r.c.prompt_tokens for r in rows)
         limit = max(r.v.max_context for r in rows)

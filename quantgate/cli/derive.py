@@ -20,13 +20,18 @@ def derive(
         None, "--profile", "-p", help="the profile evaluated (default: the one the run names)"
     ),
     min_n: int = typer.Option(20, help="paired samples a rule needs; fewer keep the prior"),
+    merge: bool = typer.Option(
+        False, help="keep measured rules for cells this run does not measure (another run's)"
+    ),
 ) -> None:
     """Write OUTPUT: the profile with measured quality rules (and costs) from the runs.
 
     A variant's rule for a task class and band is the lower bound of a 95% paired-bootstrap
     interval: of its accuracy relative to the reference where the reference is above chance,
     else of its agreement with the reference's answers; the lowest over the class's tasks
-    (docs/eval.md). Cells without a rule keep the priors.
+    (docs/eval.md). Cells without a rule keep the priors; with --merge, cells another run
+    measured keep its rule (e.g. the long band, measured on long-context variants against a
+    long-context reference: `quantgate eval --reference`).
     """
     from rich.console import Console
     from rich.table import Table
@@ -45,7 +50,7 @@ def derive(
     rules, skipped = derive_rules(profile, rows, reference, min_n)
     ratios = output_ratios(rows, reference, min_n)
     run_id = summary["config"].get("run_id", eval_run.name)
-    write_profile(source, output, rules, run_id, ratios)
+    write_profile(source, output, rules, run_id, ratios, merge=merge)
     table = Table(title=f"rules from {eval_run} (reference {reference})")
     columns = ("task", "band", "variant", "rule (CI low)", "metric", "point", "95% CI", "n")
     for column in (*columns, "from"):

@@ -130,7 +130,8 @@ class Plan:
     judge: Any  # an evalsuite Endpoint, or None
     endpoints: list[tuple[str, str, str]] = field(default_factory=list)  # name, url, model
     profile_path: Path | None = None
-    variants: list[tuple[str, str, int | None]] = field(default_factory=list)  # pinned targets
+    # pinned targets: (variant, model, its context, whether it returns logprobs)
+    variants: list[tuple[str, str, int | None, bool]] = field(default_factory=list)
     needs_gateway: bool = False
 
     def targets(self, gateway: str | None) -> list[Any]:
@@ -140,7 +141,10 @@ class Plan:
         if self.endpoints:
             return [Target(n, Endpoint(url, model)) for n, url, model in self.endpoints]
         assert gateway is not None
-        return [Target(n, Endpoint(gateway, pinned), ctx) for n, pinned, ctx in self.variants]
+        return [
+            Target(n, Endpoint(gateway, pinned), ctx, logprobs)
+            for n, pinned, ctx, logprobs in self.variants
+        ]
 
 
 def _plan(
@@ -208,7 +212,10 @@ def _plan(
         **common,
         reference=reference or default_reference(profile),
         profile_path=profile_path,
-        variants=[(n, f"{profile.model}@{n}", profile.variant(n).max_context) for n in wanted],
+        variants=[
+            (n, f"{profile.model}@{n}", profile.variant(n).max_context, profile.variant(n).logprobs)
+            for n in wanted
+        ],
         needs_gateway=gateway is None,
     )
 

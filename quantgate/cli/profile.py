@@ -43,11 +43,12 @@ def _print_quality(console: Console, profile: Profile) -> None:
     for band in profile.routing.bands:
         grid = Table(title=f"routing quality, band {band.name} (m = measured, p = prior)")
         grid.add_column("task")
-        for v in profile.variants:
+        routed = [v for v in profile.variants if v.bands is None or band.name in v.bands]
+        for v in routed:
             grid.add_column(v.name)
         for task in TASKS:
             cells = []
-            for v in profile.variants:
+            for v in routed:
                 q = table[(task, band.name, v.name)]
                 mark = {"measured": "m", "prior": "p"}.get(q.source, "")
                 below = q.value < 1 - profile.routing.tolerance - 1e-9

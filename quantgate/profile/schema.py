@@ -197,6 +197,12 @@ class Variant(_Strict):
         "spills to another admissible variant. Default: 1 for llama.cpp (its server runs one "
         "request at a time), 256 otherwise",
     )
+    bands: list[str] | None = Field(
+        None,
+        description="the context bands routing sends here (default: all); e.g. a long-context "
+        "twin of a measured variant that should take only what the twin cannot. Pinned "
+        "requests reach it in any band",
+    )
     description: str = ""
 
     @property
@@ -204,6 +210,14 @@ class Variant(_Strict):
         if self.max_concurrency is not None:
             return self.max_concurrency
         return 1 if self.engine.kind == "llamacpp" else 256
+
+    @property
+    def logprobs(self) -> bool:
+        """Whether its engine returns logprobs: llama.cpp only with `logits_all` (the default;
+        it keeps a float per vocabulary entry per position, which long contexts cannot afford)."""
+        if isinstance(self.engine, LlamaCppEngine):
+            return str(self.engine.args.get("logits_all", True)).lower() not in ("false", "0", "no")
+        return True
 
 
 class ContextBand(_Strict):
@@ -346,6 +360,12 @@ class Profile(_Strict):
         for rule in self.routing.rules:
             if rule.band not in bands:
                 raise ValueError(f"rule band {rule.band!r} is not one of {sorted(bands)}")
+        for v in self.variants:
+            for band in v.bands or ():
+                if band not in bands:
+                    raise ValueError(
+                        f"variant {v.name}: band {band!r} is not one of {sorted(bands)}"
+                    )
         return self
 
     def variant(self, name: str) -> Variant:

@@ -37,6 +37,10 @@ class Demo:
         data: dict[str, Any] = yaml.safe_load((REPO / "profiles" / self.profile).read_text())
         return data
 
+    def logprobs(self, variant: str) -> bool:
+        spec = next(v for v in self.data["variants"] if v["name"] == variant)
+        return spec["engine"].get("args", {}).get("logits_all", True) is not False
+
     def quant(self, variant: str) -> dict[str, float]:
         spec = next(v["quant"] for v in self.data["variants"] if v["name"] == variant)
         return {"w_bits": 16, "a_bits": 16, "kv_bits": 16, **spec}

@@ -48,6 +48,15 @@ def test_completion_with_logprobs_on_each_variant(demo: tuple[Demo, str]) -> Non
     spec, base = demo
     client = client_for(base)
     for variant in spec.variants:
+        if not spec.logprobs(variant):  # llama.cpp without logits_all: a clean 400, not a 500
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.completions.create(
+                    model=f"{MODEL}@{variant}", prompt=PROMPTS[0], max_tokens=3, logprobs=1
+                )
+            error = refused.value.body
+            assert isinstance(error, dict) and error["code"] == "unsupported_parameter", error
+            assert error["param"] == "logprobs" and variant in error["message"]
+            continue
         raw = client.completions.with_raw_response.create(
             model=f"{MODEL}@{variant}", prompt=PROMPTS[0], max_tokens=3, temperature=0, logprobs=1
         )
@@ -263,6 +272,44 @@ def test_engine_metrics_are_discoverable_and_match_the_dashboard(demo: tuple[Dem
         assert any(n == name or n.startswith(name + "_") for n in names), name
 
 
+def test_a_6k_token_prompt_goes_to_a_long_context_variant_never_kv4(
+    demo: tuple[Demo, str],
+) -> None:
+    """The long band (> 4k tokens) on real engines: served by a variant whose context holds
+    it, never by a KV4 one (the priors' long-context KV finding), or refused cleanly."""
+    from tests.unit.test_routing_policy import retrieval_prompt
+
+    spec, base = demo
+    client = client_for(base)
+    messages = [{"role": "user", "content": retrieval_prompt(300)}]  # 6.2k Gemma tokens
+    longest = max(v["max_context"] for v in spec.data["variants"])
+    if longest < 8192:  # the vLLM demo stops at 4k: a 400 that says so
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8)
+        assert isinstance(refused.value.body, dict)
+        assert refused.value.body["code"] == "context_length_exceeded"
+        return
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL,
+        messages=messages,
+        max_tokens=8,
+        temperature=0,
+        extra_headers={TOLERANCE_HEADER: "10%"},  # wide enough to admit all but KV4
+    )
+    reply = raw.parse()
+    variant = raw.headers["x-quantgate-variant"]
+    assert spec.quant(variant)["kv_bits"] > 4, raw.headers["x-quantgate-route"]
+    assert "/long:" in raw.headers["x-quantgate-route"]
+    assert reply.usage is not None and reply.usage.prompt_tokens > 6000
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    with pytest.raises(openai.BadRequestError) as refused:  # no long variant has logprobs
+        client.chat.completions.create(
+            model=MODEL, messages=messages, max_tokens=8, logprobs=True, top_logprobs=2
+        )
+    assert isinstance(refused.value.body, dict)
+    assert refused.value.body["code"] == "unsupported_parameter"
+
+
 def test_vllm_engines_report_their_load_to_routing(demo: tuple[Demo, str]) -> None:
     """The load each vLLM engine publishes (gateway/engines/load.py) is read from the real
     engine: a stream in progress shows as running in /ready; llama.cpp publishes none."""
@@ -385,7 +432,7 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
             "--limit",
             "2",
             "--task-limit",
-            "longeval_lines=4",
+            "longeval_lines=6",
             "--logprobs",
             "--out",
             str(tmp_path),
@@ -405,7 +452,7 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
             v = task["variants"][variant]
             assert v["errors"] == 0, (name, variant)
             if name == "longeval_lines":
-                assert v["skipped"] == 2  # 3.8k and 7.8k tokens do not fit 2048
+                assert v["skipped"] == 4  # 3.8k to 7.4k tokens do not fit 2048
             assert v["n"] >= 1 and 0 <= v["score"] <= 1, (name, variant, v)
     assert summary["tasks"]["mmlu"]["variants"][spec.reference]["ece"] is not None
     assert summary["tasks"]["arc_easy"]["chance"] > 0.2

@@ -47,6 +47,28 @@ def test_llamacpp_accepts_what_it_honours(path: str, body: dict[str, Any]) -> No
     assert unsupported("llamacpp", path, body) is None
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (CHAT, {"logprobs": True}),
+        (CHAT, {"top_logprobs": 0}),
+        (TEXT, {"logprobs": 0}),
+        (TEXT, {"prompt": "x", "echo": True, "logprobs": 1}),
+    ],
+)
+def test_a_variant_without_logprobs_refuses_them(path: str, body: dict[str, Any]) -> None:
+    found = unsupported("llamacpp", path, body, logprobs=False)
+    assert found is not None and found[0] == "logprobs" and "logits_all" in found[1]
+    assert unsupported("llamacpp", path, body) is None  # logits_all on: served
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [(CHAT, {"logprobs": False}), (TEXT, {"logprobs": None}), (CHAT, {})]
+)
+def test_not_asking_for_logprobs_is_fine_without_them(path: str, body: dict[str, Any]) -> None:
+    assert unsupported("llamacpp", path, body, logprobs=False) is None
+
+
 def test_max_completion_tokens_becomes_max_tokens_for_llamacpp() -> None:
     body = {"max_completion_tokens": 5, "messages": []}
     assert adapt("llamacpp", body) == {"max_tokens": 5, "messages": []}

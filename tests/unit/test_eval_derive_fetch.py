@@ -218,3 +218,23 @@ def test_output_ratios_reach_the_costs_and_the_policy(tmp_path: Path) -> None:
     assert rate.seconds(100, 64) == pytest.approx(
         100 / rate.prefill_tps + 64 * 2.5 / rate.decode_tps
     )
+
+
+def test_merge_keeps_the_cells_another_run_measured(tmp_path: Path) -> None:
+    """The long band measured in its own run (long-context variants, their own reference)
+    joins the short band's rules instead of replacing them."""
+    profile = load_profile(PROFILE)
+    before = {(r.task, r.band, r.variant) for r in profile.routing.rules}
+    assert ("general", "short", "q4_k_m") in before
+    long = {"prompt_tokens": 6000}
+    data = rows("f16-8k", 40, task="longeval_lines", route="general", extra=long)
+    data += rows("q4_k_m-kv4-8k", 40, task="longeval_lines", route="general", extra=long)
+    rules, _ = derive_rules(profile, data, "f16-8k")
+    assert [(r.task, r.band, r.variant) for r in rules] == [("general", "long", "q4_k_m-kv4-8k")]
+    merged, replaced = tmp_path / "merged.yaml", tmp_path / "replaced.yaml"
+    write_profile(PROFILE, merged, rules, "run-long", merge=True)
+    write_profile(PROFILE, replaced, rules, "run-long")
+    cells = {(r.task, r.band, r.variant) for r in load_profile(merged).routing.rules}
+    assert cells == before | {("general", "long", "q4_k_m-kv4-8k")}
+    alone = {(r.task, r.band, r.variant) for r in load_profile(replaced).routing.rules}
+    assert alone == {("general", "long", "q4_k_m-kv4-8k")}

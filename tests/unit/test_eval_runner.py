@@ -205,3 +205,24 @@ def test_top_logprobs_scoring_needs_no_echo(tmp_path: Path) -> None:
     )
     assert len(fake.calls) == 4 and not any(c.get("echo") for c in fake.calls)
     assert all(r.extra["scored_by"] == "top logprobs" and r.parsed == "A" for r in rows)
+
+
+def test_a_variant_without_logprobs_is_asked_for_none(tmp_path: Path) -> None:
+    """llama.cpp without logits_all (the demo's -8k variants) refuses logprobs: the runner
+    asks it plainly (multiple choice by the answer's text) instead of failing every sample."""
+    fake = Fake()
+    transport = httpx.MockTransport(fake.handler)
+    plain = Target("good", Endpoint("http://fake/v1", "good", transport=transport), logprobs=False)
+    rows = anyio.run(
+        lambda: run_eval(
+            select("arc_easy,lambada"),
+            [plain],
+            data_dir=data_dir(),
+            limit=3,
+            seed=0,
+            run_dir=tmp_path,
+            context=Context(loglikelihood=True, perplexity=True, top_logprobs=5),
+        )
+    )
+    assert len(rows) == 6 and all(r.error is None for r in rows)
+    assert fake.calls and not any("logprobs" in b or b.get("echo") for b in fake.calls)

@@ -81,6 +81,11 @@ def test_missing_fields_are_named() -> None:
             "routing.rules[0].task: task 'maths' is not one of math, reasoning, knowledge, "
             "instruction, icl, dialogue, ethics, code, general",
         ),
+        (
+            "model: m\ndefault_variant: a\nvariants:\n - {name: a, engine: {kind: external, "
+            "url: 'http://x/v1'}, bands: [lengthy]}\n",
+            "variant a: band 'lengthy' is not one of ['long', 'medium', 'short']",
+        ),
     ],
 )
 def test_cross_field_errors(text: str, expected: str) -> None:
@@ -135,3 +140,10 @@ def test_shipped_files_come_from_the_checkout_without_an_installed_copy() -> Non
     assert profiles_dir() == CHECKOUT
     assert shipped("priors/qllm-eval.yaml").is_file()
     assert load_profile(shipped("demo-llamacpp.yaml")).model == "gemma3-270m"
+
+
+def test_llamacpp_without_logits_all_returns_no_logprobs() -> None:
+    profile = load_profile(REPO / "profiles" / "demo-llamacpp.yaml")
+    assert profile.variant("f16").logprobs and not profile.variant("f16-8k").logprobs
+    vllm = load_profile(REPO / "profiles" / "demo-vllm-cpu.yaml")
+    assert all(v.logprobs for v in vllm.variants)

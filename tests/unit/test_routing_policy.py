@@ -59,7 +59,11 @@ def test_gsm8k_question_routes_to_w8_or_better(demo: Profile) -> None:
     routed = Router(demo).route(chat(GSM8K), Hints())
     assert routed.decision.task == "math"
     assert all(w_bits(demo, name) >= 8 for name in routed.decision.order)
-    w4 = [c for c in routed.decision.candidates if w_bits(demo, c.variant) < 8]
+    w4 = [
+        c
+        for c in routed.decision.candidates
+        if w_bits(demo, c.variant) < 8 and not demo.variant(c.variant).bands  # short band's
+    ]
     assert w4 and all(c.status == "below-tolerance" for c in w4)
 
 
@@ -79,7 +83,7 @@ def test_long_retrieval_never_routes_to_kv4(demo: Profile) -> None:
 
 def test_long_prompt_beyond_every_context_is_refused(demo: Profile) -> None:
     with pytest.raises(ContextLengthExceeded) as info:
-        Router(demo).route(chat(retrieval_prompt(500)), Hints())
+        Router(demo).route(chat(retrieval_prompt(700)), Hints())  # 8.6k tokens
     assert info.value.status == 400
     assert info.value.code == "context_length_exceeded"
     assert str(max(v.max_context for v in demo.variants)) in info.value.message
@@ -194,3 +198,23 @@ def test_decisions_are_deterministic(demo: Profile) -> None:
     first = router.route(chat(GSM8K), Hints()).decision
     again = Router(demo).route(chat(GSM8K), Hints()).decision
     assert first == again
+
+
+def test_the_8k_twins_take_only_what_the_2k_variants_cannot() -> None:
+    """The shipped llama.cpp demo: a short prompt never goes to a band-restricted variant; a
+    6k-token prompt goes to an 8k one, and not to KV4 even at 10% tolerance (the seed's
+    long-context KV finding, in the priors until measured)."""
+    profile = load_profile(PROFILES / "demo-llamacpp.yaml")
+    restricted = {v.name for v in profile.variants if v.bands}
+    assert restricted == {"f16-8k", "q4_k_m-kv8-8k", "q4_k_m-kv4-8k"}
+    router = Router(profile)
+    short = router.route(chat(GENERAL, max_tokens=64), Hints(tolerance=0.5)).decision
+    assert short.band == "short" and not restricted & set(short.order)
+    assert "-8k" not in short.summary  # passed over without a word
+    body = chat(retrieval_prompt(500), max_tokens=16)
+    assert 6000 < max(router.counter.count(body).values()) + 16 <= 8192
+    decision = router.route(body, Hints(tolerance=0.10)).decision
+    assert decision.band == "long" and set(decision.order) <= restricted
+    assert set(decision.order) == {"f16-8k", "q4_k_m-kv8-8k"}  # within 10%, cheapest first
+    kv4 = next(c for c in decision.candidates if c.variant == "q4_k_m-kv4-8k")
+    assert kv4.status == "below-tolerance"
