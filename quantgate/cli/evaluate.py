@@ -94,6 +94,7 @@ def eval_command(
     settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
     settings |= {"logprobs": logprobs, "judge": judge, "top_logprobs": top_logprobs}
     settings["loglikelihood"] = loglikelihood
+    signal.signal(signal.SIGTERM, _interrupt)  # so the `finally` below stops the gateway
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
         targets = plan.targets(server[1] if server else gateway)
@@ -349,19 +350,28 @@ def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Pope
     )
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 3600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ConfigError(
-                f"the gateway exited with {proc.returncode}; see {run_dir / 'gateway.log'}"
-            )
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                return proc, f"http://127.0.0.1:{port}/v1"
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    _stop(proc)
-    raise ConfigError("the gateway did not become ready within an hour")
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ConfigError(
+                    f"the gateway exited with {proc.returncode}; see {run_dir / 'gateway.log'}"
+                )
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
+                    return proc, f"http://127.0.0.1:{port}/v1"
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise ConfigError("the gateway did not become ready within an hour")
+    except BaseException:  # not ready, or interrupted while it started: it goes too
+        _stop(proc)
+        raise
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the command as Ctrl-C does: Python's default ends the process at once,
+    `finally` blocks unrun, and the gateway it started (its own session) ran on."""
+    raise KeyboardInterrupt
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
