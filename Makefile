@@ -59,7 +59,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/images/Containerfile.base
 
 unit: install
 	$(BIN)/pytest -q tests/unit
