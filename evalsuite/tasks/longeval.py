@@ -1,7 +1,7 @@
 """LongEval (long context): lines retrieval at target lengths, and topic recall.
 
 Lines: a seeded generator writes records in LongChat's format ("line <name>: REGISTER_CONTENT
-is <number>") until the prompt reaches a target token length (about 20 tokens per line on
+is <number>") until the prompt reaches a target token length (about 17 tokens per line on
 Gemma's tokenizer; the reply's usage gives the real count), then asks for one line's number.
 Topics: conversations from the stored LongEval topics source, concatenated, then "what was
 the first topic we discussed?", scored by the share of the topic's content words in the reply.
@@ -19,8 +19,8 @@ from quantgate.data import jsonl
 
 # prompt tokens: below 2k and 4k contexts with room, and three points in the long band (> 4k)
 # below 8k, where the seed's KV finding lives
-LENGTHS = (1000, 1900, 3800, 5000, 6200, 7400)
-TOKENS_PER_LINE = 20  # Gemma 3 splits numbers into digits: 20.6 measured; others need fewer
+LENGTHS = (1000, 1900, 3800, 5000, 6200, 7600)
+TOKENS_PER_LINE = 17  # Gemma 3: 17.4 measured (3327 prompt tokens for 184 lines)
 HEAD = (
     "Below is a record of lines I want you to remember. Each line begins with 'line <line "
     "index>' and contains a '<REGISTER_CONTENT>' at the end of the line as a numerical value. "
