@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from gateway.engines.plan import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -258,7 +259,7 @@ def check(target: str, logs: Path) -> None:
     if target == "gateway":
         check_gateway(image, logs)
         return
-    container = new_container(image, logs)
+    container = new_container(image)
     try:
         run(
             [*RUN, container, "--", *SMOKE[target]],
@@ -266,7 +267,7 @@ def check(target: str, logs: Path) -> None:
         )
         print("    " + (logs / f"check-{target}.log").read_text().splitlines()[-1])
     finally:
-        remove_container(container, logs)
+        remove_container(container)
 
 
 def check_gateway(image: str, logs: Path) -> None:
@@ -290,7 +291,7 @@ def check_gateway(image: str, logs: Path) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        container = new_container(image, logs)
+        container = new_container(image)
         argv = [
             *RUN,
             "-v",
@@ -335,17 +336,17 @@ def check_gateway(image: str, logs: Path) -> None:
         finally:
             stop(gateway)
             stop(mock)
-            remove_container(container, logs)
+            remove_container(container)
 
 
-def new_container(image: str, logs: Path) -> str:
+def new_container(image: str) -> str:
     done = subprocess.run([*BUILDAH, "from", image], capture_output=True, text=True)
     if done.returncode != 0:
         raise Failed(f"buildah from {image}: {done.stderr.strip()}")
     return done.stdout.strip().splitlines()[-1]
 
 
-def remove_container(container: str, logs: Path) -> None:
+def remove_container(container: str) -> None:
     subprocess.run([*BUILDAH, "rm", container], capture_output=True)
 
 
@@ -391,13 +392,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 if __name__ == "__main__":

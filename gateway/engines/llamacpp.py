@@ -63,7 +63,7 @@ def launch_spec(variant: Variant, artifact: Artifact, port: int) -> LaunchSpec:
     for key, value in args.items():
         argv += [f"--{key}", str(value)]
     memory, detail = estimate_memory(
-        artifact, variant.max_context, kv_bits, logits_all=_truthy(args.get("logits_all", True))
+        artifact, variant.max_context, kv_bits, logits_all=variant.logprobs
     )
     return LaunchSpec(
         argv=argv,
@@ -96,7 +96,3 @@ def estimate_memory(
         f"+ overhead {OVERHEAD // mib} MiB"
     )
     return total, detail
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).lower() not in ("false", "0", "no")
