@@ -95,24 +95,32 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
     workers = workers_of(gateway.pid)
 
-    # both workers take requests on the one port; a scrape of either counts them all
-    with ThreadPoolExecutor(16) as pool:
-        models = ["tiny@mock"] * 36 + ["tiny@w4"] * 4
-        finished = list(pool.map(lambda m: ask(base, m), models))
-    assert all(f in ("stop", "length") for f in finished), finished
-    access = [
-        json.loads(line)
-        for line in gateway.log_path.read_text().splitlines()
-        if '"quantgate.access"' in line
-    ]
-    assert {a["pid"] for a in access if a["endpoint"] == "chat"} == workers
+    # both workers take requests on the one port; a scrape of either counts them all. Which
+    # worker accepts a connection is the kernel's choice (one socket, both in accept), and a
+    # quick burst can land on one of them: ask in rounds until both have answered
+    sent, answered = 0, set()
+    for _ in range(10):
+        with ThreadPoolExecutor(16) as pool:
+            models = ["tiny@mock"] * 36 + ["tiny@w4"] * 4
+            finished = list(pool.map(lambda m: ask(base, m), models))
+        sent += len(models)
+        assert all(f in ("stop", "length") for f in finished), finished
+        access = [
+            json.loads(line)
+            for line in gateway.log_path.read_text().splitlines()
+            if '"quantgate.access"' in line
+        ]
+        answered = {a["pid"] for a in access if a["endpoint"] == "chat"}
+        if answered == workers:
+            break
+    assert answered == workers
     metrics = httpx.get(base + "/metrics", timeout=10).text
     served = sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
         if line.startswith("quantgate_requests_total{") and 'endpoint="chat"' in line
     )
-    assert served == 40
+    assert served == sent
 
     # the engine has one supervisor, the parent: a kill is seen by the workers and repaired
     before = engine(base)
