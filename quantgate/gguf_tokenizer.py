@@ -7,7 +7,7 @@ minus their merge rank, and no merge list. The merges are derived from the ranks
 the merge of two pieces of the vocabulary, applied in the order of the merged piece's rank,
 which is how SentencePiece applies them. Control pieces (GGUF token type 3) are special added
 tokens; user-defined pieces (type 4: runs of spaces, newlines, tabs, ...) are matched whole
-before BPE runs, as llama.cpp does; byte pieces (type 6) are the byte fallback.
+in the raw text before BPE runs, as llama.cpp does; byte pieces (type 6) are the byte fallback.
 
 tests/integration/test_gguf_tokenizer.py checks the result token for token against llama.cpp
 on every dataset's prompts.
@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+# what `tokenizer_json` writes; cached files carry it in their names. 2: user-defined pieces
+# are matched on the raw text (a `▁` typed in a prompt no longer joins a run of spaces)
+FORMAT = 2
 
 
 def _field(reader: Any, name: str) -> Any:
@@ -72,7 +75,7 @@ def tokenizer_json(vocab: dict[str, Any]) -> dict[str, Any]:
             "single_word": False,
             "lstrip": False,
             "rstrip": False,
-            "normalized": kind == USER_DEFINED,  # matched on the normalized text (spaces as ▁)
+            "normalized": False,  # matched on the raw text, as llama.cpp does
             "special": kind != USER_DEFINED,
         }
         for i, (piece, kind) in enumerate(zip(pieces, types, strict=True))

@@ -3,12 +3,14 @@ prompt counter uses it."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import llama_cpp
 import pytest
 from tokenizers import Tokenizer
 
+from gateway.routing.pieces import PieceCounter
 from gateway.routing.tokens import GgufTokenizer
 from quantgate.gguf_tokenizer import write_tokenizer
 from quantgate.profile import load_profile
@@ -31,7 +33,9 @@ def gguf() -> Path:
 def test_tokens_are_llamacpps_on_every_kind_of_prompt(gguf: Path, tmp_path: Path) -> None:
     fast = Tokenizer.from_file(str(write_tokenizer(gguf, tmp_path / "tokenizer.json")))
     model = llama_cpp.Llama(str(gguf), vocab_only=True, verbose=False)
-    cases = [*texts(), CHAT]  # the chat template's control tokens are parsed, as the engine does
+    # the chat template's control tokens are parsed, as the engine does; a `▁` typed in a text
+    # stays itself beside runs of spaces
+    cases = [*texts(), CHAT, "a\u2581  b", "\u2581\u2581   x \u2581"]
     assert len(cases) > 2000
     differ = [
         text
@@ -52,9 +56,16 @@ def test_prompt_counter_uses_it_and_caches_it(gguf: Path, tmp_path: Path) -> Non
     assert counter.count(text) == len(model.tokenize(text.encode(), add_bos=True, special=True))
     again = GgufTokenizer(gguf, cache_dir=tmp_path)
     assert again.load().kind == "tokenizers" and again.count(text) == counter.count(text)
-    cases = texts()[::10]  # the counter's fast path (no offsets) counts what llama.cpp does
-    counts = [counter.count(t) for t in cases]
-    assert counts == [len(model.tokenize(t.encode(), add_bos=True, special=True)) for t in cases]
+    # the counter sums remembered pieces (gateway/routing/pieces.py): what llama.cpp counts,
+    # on every prompt, twice (the second time from what it remembers), and on texts made of
+    # what decides the cuts: spaces and their runs, `▁`, the glue (Gemma's `>▁</`), newlines
+    assert isinstance(counter._count, PieceCounter) and counter._count.glue == {">"}
+    rng = random.Random(0)
+    awkward = [" ", "  ", "\u2581", ">", "</", "a", "<b>", "\n", "\t", "é", "🙂", "1", "x y"]
+    cases = texts() + ["".join(rng.choices(awkward, k=rng.randrange(30))) for _ in range(2000)]
+    expected = [len(model.tokenize(t.encode(), add_bos=True, special=True)) for t in cases]
+    assert [counter.count(t) for t in cases] == expected
+    assert [counter.count(t) for t in cases] == expected
 
 
 def test_a_vocabulary_that_is_not_sentencepiece_is_refused(tmp_path: Path) -> None:

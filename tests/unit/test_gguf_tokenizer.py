@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 from tokenizers import Tokenizer
 
-from quantgate.gguf_tokenizer import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED, tokenizer_json
+from quantgate.gguf_tokenizer import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED
+from tests.unit.sentencepiece import tokenizer
 
 # piece, score (minus the merge rank), GGUF token type
 PIECES = [
     ("<unk>", 0.0, UNKNOWN),
     ("<bos>", 0.0, CONTROL),
     ("<turn>", 0.0, CONTROL),
-    ("\u2581\u2581", -1000.0, USER_DEFINED),  # a run of two spaces: matched whole
+    ("  ", -1000.0, USER_DEFINED),  # a run of two spaces (raw, as Gemma's GGUF has it): whole
     ("<0x21>", 0.0, BYTE),  # "!"
     ("\u2581", -1.0, NORMAL),
     ("h", -2.0, NORMAL),
@@ -27,16 +26,7 @@ PIECES = [
 
 
 def build(**flags: object) -> Tokenizer:
-    vocab = {
-        "pieces": [p for p, _, _ in PIECES],
-        "scores": [s for _, s, _ in PIECES],
-        "types": [t for _, _, t in PIECES],
-        "bos": 1,
-        "unk": 0,
-        "add_bos": True,
-        "add_space_prefix": False,
-    } | flags
-    return Tokenizer.from_str(json.dumps(tokenizer_json(vocab)))
+    return tokenizer(PIECES, **flags)
 
 
 def pieces(tok: Tokenizer, text: str) -> list[str]:
@@ -52,7 +42,9 @@ def test_merges_follow_the_ranks_and_normal_pieces_merge_whatever_their_score() 
 
 def test_user_defined_pieces_are_whole_and_control_pieces_special() -> None:
     tok = build()
-    assert pieces(tok, "hi  hi") == ["<bos>", "hi", "\u2581\u2581", "hi"]
+    assert pieces(tok, "hi  hi") == ["<bos>", "hi", "  ", "hi"]
+    # matched on the raw text, as llama.cpp does: a `▁` in the text does not join a run
+    assert pieces(tok, "hi\u2581 hi") == ["<bos>", "hi", "\u2581", "\u2581hi"]
     assert pieces(tok, "<turn>hi") == ["<bos>", "<turn>", "hi"]
     added = tok.get_added_tokens_decoder()
     assert added[2].special and not added[3].special  # control: special; user-defined: not

@@ -1,0 +1,141 @@
+"""A SentencePiece BPE tokenizer's count of a text, summed over its pieces, each remembered.
+
+A BPE merges two adjacent symbols only when their concatenation is in the vocabulary, so no
+token ever spans a place in the text that no vocabulary piece spans. Such places are
+everywhere:
+- before a space (`▁` once normalized) that follows a character `c`, unless some piece
+  contains `c▁` (of Gemma's 262k pieces one does, `>▁</`: the "glue" characters are computed
+  from the vocabulary, added tokens included);
+- on both sides of a run of a "separator": a character that no BPE piece contains and that
+  added tokens hold only as runs of itself (Gemma's newlines and tabs), so added-token
+  matching takes every run out before BPE sees the text.
+Cut there, a text's tokens are its pieces' tokens, in order, so its count is the sum of
+theirs. Words recur, from one request to the next (a chat resends its history), so their
+counts are remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
+not seen before go to the BPE model directly when no added token can occur in them (~3x
+cheaper than the whole pipeline), else through the whole tokenizer, in one call.
+bench/routing_cost.py measures it against whole-text counting.
+
+Exact only for the shape `quantgate.gguf_tokenizer` writes (spaces replaced by `▁`, no
+pre-tokenizer, a BPE model): `for_tokenizer` returns None for anything else (a prefix space,
+a pre-tokenizer), and the caller counts whole texts. The integration tests check the sum
+against llama.cpp on every dataset's prompts and on texts made of the awkward characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import pairwise
+from typing import Any
+
+SPACE, META = " ", "\u2581"
+SEPARATOR_CANDIDATES = "\n\t"
+CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full
+
+
+class PieceCounter:
+    """Counts a text's tokens (special tokens included) as the sum of its pieces' counts."""
+
+    def __init__(self, tokenizer: Any, vocabulary: list[str], added: list[str]) -> None:
+        self.tokenizer = tokenizer  # tokenizers.Tokenizer
+        self.specials = len(tokenizer.encode_batch_fast([""])[0].ids)  # BOS, if added
+        self.glue = glue([*vocabulary, *added])
+        self.separators = separators(vocabulary, added)
+        spaces, seps = f"[ {META}]", re.escape(self.separators)
+        word = f"[^ {META}{seps}]"
+        runs = [f"{re.escape(s)}+" for s in self.separators]
+        plain = [*runs, f"{spaces}*{word}+", f"{spaces}+"]
+        self._plain_pieces = re.compile("|".join(plain)).findall
+        self._glued_pieces = self._plain_pieces
+        if self.glue:  # a glue character followed by spaces keeps them and what follows
+            kept = f"[{re.escape(''.join(sorted(self.glue)))}]"
+            glued = f"{spaces}*(?:{word}*{kept}{spaces}+)+{word}*"
+            self._glued_pieces = re.compile("|".join([*runs, glued, *plain[-2:]])).findall
+        self._glue_pairs = [g + s for g in sorted(self.glue) for s in (SPACE, META)]
+        self._not_simple = ["  ", META, *self.separators, *self._glue_pairs]
+        # a piece in which no added token can start goes straight to the BPE model: none of
+        # their first characters in it, past a leading space that no added token continues
+        starts = {t[0] for t in added if t}
+        self._added_in = re.compile(f"[{re.escape(''.join(sorted(starts)))}]").search
+        self._after_space = {t[1] for t in added if t[:1] == SPACE and len(t) > 1}
+        self._model_ok = SPACE not in added and bool(starts)
+        self.known: dict[str, int] = {}  # piece -> tokens
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any) -> PieceCounter | None:
+        """A counter for `tokenizer` if its shape allows one (see the module), else None."""
+        from tokenizers.models import BPE
+
+        replace = {"type": "Replace", "pattern": {"String": SPACE}, "content": META}
+        normalizer = json.loads(tokenizer.normalizer.__getstate__()) if tokenizer.normalizer else {}
+        steps = normalizer.get("normalizers", [normalizer])
+        if steps != [replace] or tokenizer.pre_tokenizer is not None:
+            return None
+        if not isinstance(tokenizer.model, BPE):
+            return None
+        added = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
+        return cls(tokenizer, list(tokenizer.get_vocab(with_added_tokens=False)), added)
+
+    def pieces(self, text: str) -> list[str]:
+        """`text` cut where no token can span (see the module)."""
+        if not any(a in text for a in self._not_simple):
+            words = text.split(SPACE)  # the common case: single spaces, one line
+            tail = [SPACE + w for w in words[1:]]
+            return [words[0], *tail] if words[0] else tail
+        if any(a in text for a in self._glue_pairs):
+            return self._glued_pieces(text)
+        return self._plain_pieces(text)
+
+    def __call__(self, text: str) -> int:
+        pieces = self.pieces(text)
+        known = self.known
+        try:
+            return self.specials + sum(map(known.__getitem__, pieces))
+        except KeyError:  # pieces not seen yet (or the cache just restarted)
+            missing = [p for p in dict.fromkeys(pieces) if p not in known]
+            fresh = self._encode(missing)
+            total = self.specials + sum(fresh[p] if p in fresh else known[p] for p in pieces)
+            if len(known) + len(fresh) > CACHED_PIECES:
+                known.clear()
+            known.update(fresh)
+            return total
+
+    def _plain(self, piece: str) -> bool:
+        body = piece[1:] if piece[:1] == SPACE else piece
+        if body is not piece and body[:1] in self._after_space:
+            return False
+        return self._added_in(body) is None
+
+    def _encode(self, pieces: list[str]) -> dict[str, int]:
+        """Each piece's tokens, without special tokens."""
+        plain = [p for p in pieces if self._plain(p)] if self._model_ok else []
+        tokenize = self.tokenizer.model.tokenize
+        out = {p: len(tokenize(p.replace(SPACE, META))) for p in plain}
+        rest = [p for p in pieces if p not in out]
+        encoded = self.tokenizer.encode_batch_fast(rest, add_special_tokens=False)
+        out.update((p, len(e.ids)) for p, e in zip(rest, encoded, strict=True))
+        return out
+
+
+def glue(pieces: list[str]) -> set[str]:
+    """Characters that some piece joins to a following space: no cut may follow them."""
+    found = set()
+    for piece in pieces:
+        if SPACE in piece[1:] or META in piece[1:]:
+            for a, b in pairwise(piece):
+                if b in (SPACE, META) and a not in (SPACE, META):
+                    found.add(a)
+    return found
+
+
+def separators(vocabulary: list[str], added: list[str]) -> str:
+    """The candidates that no BPE piece contains (the model's vocabulary lists the added
+    tokens too: they are not BPE pieces) and added tokens hold only as runs."""
+    found, whole = "", set(added)
+    for c in SEPARATOR_CANDIDATES:
+        if any(c in p and p not in whole for p in vocabulary):
+            continue
+        if all(t == c * len(t) for t in added if c in t):
+            found += c
+    return found

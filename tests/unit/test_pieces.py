@@ -1,0 +1,111 @@
+"""Counting a SentencePiece BPE text piece by piece: the sum is the whole text's count."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from tokenizers import Tokenizer
+
+from gateway.routing import pieces as pieces_module
+from gateway.routing.pieces import PieceCounter, glue
+from quantgate.gguf_tokenizer import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED
+from tests.unit.sentencepiece import tokenizer
+
+META = "\u2581"
+# a vocabulary where one piece spans a space: "a▁b" (as Gemma's ">▁</" does)
+PIECES = [
+    ("<unk>", 0.0, UNKNOWN),
+    ("<bos>", 0.0, CONTROL),
+    ("  ", -1000.0, USER_DEFINED),
+    ("\n", -1000.0, USER_DEFINED),
+    *((f"<0x{b:02X}>", 0.0, BYTE) for b in range(256)),
+    (META, -1.0, NORMAL),
+    ("a", -2.0, NORMAL),
+    ("b", -3.0, NORMAL),
+    ("c", -4.0, NORMAL),
+    (f"a{META}", -5.0, NORMAL),
+    (f"a{META}b", -6.0, NORMAL),
+    (f"{META}b", -7.0, NORMAL),
+    (f"{META}c", -8.0, NORMAL),
+    ("bc", -9.0, NORMAL),
+    (f"{META}bc", -10.0, NORMAL),
+]
+
+
+def build(**flags: object) -> Tokenizer:
+    return tokenizer(PIECES, **flags)
+
+
+def whole(tok: Tokenizer, text: str) -> int:
+    return len(tok.encode(text).ids)
+
+
+def test_the_glue_is_what_a_piece_joins_to_a_following_space() -> None:
+    assert glue(["a\u2581b", "\u2581c", "\u2581\u2581", "x y", "zz"]) == {"a", "x"}
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None and counter.glue == {"a"} and counter.specials == 1
+    # no cut after "a": "a b" is one token, as in the whole text
+    assert counter.pieces("c a b bc") == ["c", " a b", " bc"]
+    assert counter("c a b") == whole(tok, "c a b") == 4  # <bos> c ▁ a▁b
+    assert counter.pieces("c b bc") == ["c", " b", " bc"]  # plain: split at single spaces
+    assert counter.pieces(" b  c ") == [" b", "  c", " "]
+    # newlines (an added token made of newlines only, in no BPE piece) and tabs (nowhere)
+    # separate pieces; spaces before them stay a piece of their own
+    assert counter.separators == "\n\t"
+    assert counter.pieces("c b\n\nbc  \tb a b") == [
+        "c",
+        " b",
+        "\n\n",
+        "bc",
+        "  ",
+        "\t",
+        "b",
+        " a b",
+    ]
+
+
+def test_the_sum_of_the_pieces_is_the_whole_count_on_any_text() -> None:
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    rng = random.Random(0)
+    alphabet = ["a", "b", "c", " ", "  ", META, "\n", "\t", "é", "x", "ab", "a b", "a\n"]
+    texts = [
+        "",
+        " ",
+        "a ",
+        " a",
+        "  ",
+        *("".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(3000)),
+    ]
+    assert [counter(t) for t in texts] == [whole(tok, t) for t in texts]
+    added = [t.content for t in tok.get_added_tokens_decoder().values()]
+    fresh = PieceCounter(tok, [], added)  # one that ignored the glue would cut "a b" apart
+    assert fresh("c a b") != whole(tok, "c a b")
+
+
+def test_the_cache_restarts_when_full_and_counts_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pieces_module, "CACHED_PIECES", 3)
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    for text in ["a b c", "bc c b a", "c c c", "b bc a b", "a b"]:
+        assert counter(text) == whole(tok, text)
+        assert len(counter.known) <= 3
+
+
+def test_other_shapes_are_counted_whole() -> None:
+    assert PieceCounter.for_tokenizer(build(add_space_prefix=True)) is None  # a prefix space
+    document = json.loads(build().to_str())
+    document["pre_tokenizer"] = {
+        "type": "Metaspace",
+        "replacement": META,
+        "prepend_scheme": "first",
+        "split": True,
+    }
+    assert PieceCounter.for_tokenizer(Tokenizer.from_str(json.dumps(document))) is None
