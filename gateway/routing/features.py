@@ -49,6 +49,11 @@ _AUX_START = re.compile(
     r"^(?:is|are|was|were|can|could|would|will|do|does|did|has|have|had|should|might)\b", re.I
 )
 _FIRST_PERSON = re.compile(r"^(?:i|my|i'm|i've|we)\b", re.I)
+# few-shot structure, whatever the relation: lines that map one thing to another with the same
+# delimiter, lines that open with the same label, and a last line left open
+MAPPINGS = ("->", "=>", "\u2192", " | ", "\t", " = ")
+_LABEL = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):", re.M)
+OPEN_ENDS = ("->", "=>", "\u2192", "|", "=", "/")
 
 
 NAMED = (
@@ -71,6 +76,9 @@ NAMED = (
     "aux_start",
     "first_person_start",
     "questions",
+    "mapped_lines",
+    "repeated_labels",
+    "ends_open",
 )  # plus one `word:<w>` per distinct word in the window
 
 
@@ -143,8 +151,29 @@ def features(body: dict[str, Any], vocabulary: frozenset[str] | None = None) -> 
         "aux_start": float(bool(_AUX_START.match(stripped))),
         "first_person_start": float(bool(_FIRST_PERSON.match(stripped))),
         "questions": min(seen.count("?"), 6) / 3,
+        "mapped_lines": _mapped_lines(seen),
+        "repeated_labels": _repeated_labels(seen),
+        "ends_open": float(stripped.endswith(OPEN_ENDS)),
     }
     words = set(tokens)
     for word in words if vocabulary is None else words & vocabulary:
         f["word:" + word] = 1.0
     return {k: v for k, v in f.items() if v}
+
+
+def _mapped_lines(text: str) -> float:
+    """Lines that share a mapping delimiter (`x -> y`, `x = y`, ...), the most shared one."""
+    if "\n" not in text:
+        return 0.0
+    lines = text.splitlines()
+    most = max(sum(d in line for line in lines) for d in MAPPINGS)
+    return min(most, 8) / 4 if most >= 2 else 0.0
+
+
+def _repeated_labels(text: str) -> float:
+    """How often the most repeated line-opening label (`Review:`, `English:`) recurs."""
+    labels = _LABEL.findall(text)
+    if len(labels) < 2:
+        return 0.0
+    most = max(labels.count(x) for x in set(labels))
+    return min(most, 8) / 4 if most >= 2 else 0.0
