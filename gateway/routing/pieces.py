@@ -93,9 +93,15 @@ class PieceCounter:
         try:
             return self.specials + sum(map(known.__getitem__, pieces))
         except KeyError:  # pieces not seen yet (or the cache just restarted)
-            missing = [p for p in dict.fromkeys(pieces) if p not in known]
-            fresh = self._encode(missing)
-            total = self.specials + sum(fresh[p] if p in fresh else known[p] for p in pieces)
+            fresh = self._encode([p for p in dict.fromkeys(pieces) if p not in known])
+            total = self.specials
+            for p in pieces:
+                n = fresh.get(p)
+                if n is None and (n := known.get(p)) is None:
+                    # forgotten meanwhile: a long prompt is counted in a worker thread
+                    # while the event loop counts others, and either may restart the cache
+                    n = fresh[p] = self._encode([p])[p]
+                total += n
             if len(known) + len(fresh) > CACHED_PIECES:
                 known.clear()
             known.update(fresh)

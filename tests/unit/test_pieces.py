@@ -109,3 +109,23 @@ def test_other_shapes_are_counted_whole() -> None:
         "split": True,
     }
     assert PieceCounter.for_tokenizer(Tokenizer.from_str(json.dumps(document))) is None
+
+
+def test_pieces_forgotten_between_the_lookups_are_counted_again() -> None:
+    """Another thread may restart the cache while a count is under way."""
+
+    class Forgetful(dict[str, int]):  # seen when asked whether it knows, gone when read
+        def __contains__(self, key: object) -> bool:
+            return True
+
+        def __getitem__(self, key: str) -> int:
+            raise KeyError(key)
+
+        def get(self, key: str, default: object = None) -> None:  # type: ignore[override]
+            return None
+
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    counter.known = Forgetful()
+    assert counter("c a b bc  b") == whole(tok, "c a b bc  b")
