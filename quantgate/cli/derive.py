@@ -86,8 +86,8 @@ def derive(
             raise ConfigError(f"{loadtest_run}: not a load-test run directory ({exc})") from exc
         costs, missing = derive_costs(results)
         if costs:
-            write_costs(output, costs, loadtest_run.name)
-            console.print(f"routing.costs of {', '.join(costs)} from {loadtest_run}")
+            for line in write_costs(output, costs, loadtest_run.name).values():
+                console.print(f"{line} (from {loadtest_run})")
         for variant, why in missing.items():
             console.print(f"no cost for {variant}: {why}")
     console.print(f"wrote {output}: {len(rules)} measured rules")

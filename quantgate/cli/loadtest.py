@@ -45,7 +45,9 @@ def loadtest(
     ),
     out: Path = typer.Option(Path("runs/loadtest"), help="run directory parent"),
     write_costs: Path | None = typer.Option(
-        None, help="write measured prefill/decode tokens/s into this profile's routing.costs"
+        None,
+        help="write measured tokens/s into this profile's routing.costs: prefill from prompts "
+        ">= 256 tokens, decode from answers >= 64; a rate not measured keeps the profile's",
     ),
 ) -> None:
     """Send one workload at one load shape to each variant; print and save the latencies."""
@@ -212,5 +214,6 @@ def _write_costs(profile: Path, runs: Runs, stamp: Path) -> None:
     for variant, why in missing.items():
         typer.echo(f"no cost for {variant}: {why}")
     if costs:
-        write_costs(profile, costs, str(stamp))
-        typer.echo(f"routing.costs of {', '.join(costs)} written to {profile}")
+        for line in write_costs(profile, costs, str(stamp)).values():
+            typer.echo(line)
+        typer.echo(f"written to {profile}")
