@@ -41,7 +41,8 @@ def _print_quality(console: Console, profile: Profile) -> None:
 
     table = quality_table(profile)
     for band in profile.routing.bands:
-        grid = Table(title=f"routing quality, band {band.name} (m = measured, p = prior)")
+        legend = "m = measured, p = prior, c = prior capped by a shorter band's measurement"
+        grid = Table(title=f"routing quality, band {band.name} ({legend})")
         grid.add_column("task")
         routed = [v for v in profile.variants if v.bands is None or band.name in v.bands]
         for v in routed:
@@ -50,7 +51,7 @@ def _print_quality(console: Console, profile: Profile) -> None:
             cells = []
             for v in routed:
                 q = table[(task, band.name, v.name)]
-                mark = {"measured": "m", "prior": "p"}.get(q.source, "")
+                mark = {"measured": "m", "prior": "p", "capped": "c"}.get(q.source, "")
                 below = q.value < 1 - profile.routing.tolerance - 1e-9
                 text = f"{q.value:.3f}{mark}"
                 cells.append(f"[dim]{text}[/dim]" if below else text)

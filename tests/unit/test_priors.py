@@ -80,3 +80,34 @@ def test_bad_priors_files_are_config_errors(tmp_path) -> None:  # type: ignore[n
     with pytest.raises(ConfigError, match="cannot read"):
         load_priors(str(tmp_path / "missing.yaml"))
     assert isinstance(PRIORS, Priors)
+
+
+def test_a_prior_is_never_above_a_shorter_bands_measurement() -> None:
+    from pathlib import Path
+
+    from gateway.routing.quality import quality_table
+    from quantgate.profile import load_profile
+
+    shipped = Path(__file__).resolve().parents[2] / "profiles" / "demo-llamacpp.yaml"
+    table = quality_table(load_profile(shipped))
+    short, medium = table["general", "short", "q3k-mix"], table["general", "medium", "q3k-mix"]
+    # q3k-mix was measured at 0.15 of the reference on short general prompts; its prior for
+    # medium ones (0.97) would let them in at any tolerance above 3%
+    assert short.source == "measured" and short.value < 0.5
+    assert (medium.source, medium.value) == ("capped", short.value)
+    assert medium.ref.startswith("measured at short ")
+    # a task measured at no shorter band keeps its prior
+    assert table["math", "medium", "q3k-mix"].source == "prior"
+    # a measurement at a longer band is not a cap: without its medium rule, KV4-8k's medium
+    # general cell is its prior again, above its long-band measurement
+    profile = load_profile(shipped)
+    rules = [
+        r
+        for r in profile.routing.rules
+        if not (r.variant == "q4_k_m-kv4-8k" and r.band == "medium")
+    ]
+    routing = profile.routing.model_copy(update={"rules": rules})
+    table = quality_table(profile.model_copy(update={"routing": routing}))
+    long_kv4, medium_kv4 = (table["general", b, "q4_k_m-kv4-8k"] for b in ("long", "medium"))
+    assert long_kv4.source == "measured" and medium_kv4.source == "prior"
+    assert medium_kv4.value > long_kv4.value
