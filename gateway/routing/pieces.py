@@ -56,10 +56,10 @@ class PieceCounter:
         self._not_simple = ["  ", META, *self.separators, *self._glue_pairs]
         # a piece in which no added token can start goes straight to the BPE model: none of
         # their first characters in it, past a leading space that no added token continues
-        starts = {t[0] for t in added if t}
-        self._added_in = re.compile(f"[{re.escape(''.join(sorted(starts)))}]").search
+        starts = "".join(sorted({t[0] for t in added if t})) or "\0"
+        self._added_in = re.compile(f"[{re.escape(starts)}]").search
         self._after_space = {t[1] for t in added if t[:1] == SPACE and len(t) > 1}
-        self._model_ok = SPACE not in added and bool(starts)
+        self._model_ok = SPACE not in added
         self.known: dict[str, int] = {}  # piece -> tokens
 
     @classmethod

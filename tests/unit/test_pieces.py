@@ -129,3 +129,13 @@ def test_pieces_forgotten_between_the_lookups_are_counted_again() -> None:
     assert counter is not None
     counter.known = Forgetful()
     assert counter("c a b bc  b") == whole(tok, "c a b bc  b")
+
+
+def test_a_vocabulary_without_added_tokens_is_counted_too() -> None:
+    plain = [(p, s, t) for p, s, t in PIECES if t in (NORMAL, BYTE)]
+    tok = tokenizer([("<unk>", 0.0, NORMAL), ("<bos>", 0.0, NORMAL), *plain], add_bos=False)
+    assert tok.get_added_tokens_decoder() == {}
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None and counter.specials == 0
+    for text in ["c a b bc", " b\\n\\nc\\t a", ""]:
+        assert counter(text) == whole(tok, text)
