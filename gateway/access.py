@@ -12,6 +12,7 @@ not whoever reaches a gateway bound to 0.0.0.0.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,12 @@ class KeyCheck:
     _keys: dict[str, keystore.Key] = field(default_factory=dict)
     _stamp: tuple[int, int] | None = None
 
+    def __post_init__(self) -> None:
+        self._where = str(self.path)
+
     def keys(self) -> dict[str, keystore.Key]:
         try:
-            stat = self.path.stat()
+            stat = os.stat(self._where)  # a str: Path.stat converts it on every call
             stamp = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -12,10 +13,11 @@ from typing import Any
 import anyio
 import httpx
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api import auth, errors, health, metrics, openai, route
 from gateway.api.direct import DirectRoutes
-from gateway.api.observe import ObserveMiddleware
+from gateway.api.observe import ENDPOINTS, ObserveMiddleware
 from gateway.api.schemas import COMPONENTS
 from gateway.engines.base import Engines
 from gateway.relay.pool import UpstreamPool
@@ -26,6 +28,21 @@ from quantgate import __version__
 from quantgate.profile import Profile
 
 log = logging.getLogger("quantgate.gateway")
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, except that the generation routes are reached before its middleware stack
+    (server errors, telemetry, body limit: ~20 us a request that the direct routes, which
+    catch their own errors and bound their own bodies, do not need)."""
+
+    direct: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct is not None and scope["type"] == "http" and scope["path"] in ENDPOINTS:
+            scope["app"] = self
+            await self.direct(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -72,7 +89,7 @@ def create_app(
                 supervisor.stop()
             await pool.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="quantgate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     state = GatewayState(profile, settings, pool, supervisor, router=router or Router(profile))
@@ -80,15 +97,13 @@ def create_app(
     if supervisor is not None:
         supervisor.busy = state.admission.busy
         supervisor.recovered = state.outliers.reset
-    app.add_middleware(
-        DirectRoutes,
-        routes={
-            "/v1/chat/completions": openai.chat_completions,
-            "/v1/completions": openai.completions,
-        },
+    routes = {"/v1/chat/completions": openai.chat_completions, "/v1/completions": openai.completions}
+    # the rest of each route's requests (a GET, say) gets FastAPI's answer; the observer
+    # wraps both, so it sees every request to these paths
+    everything_else = functools.partial(FastAPI.__call__, app)
+    app.direct = ObserveMiddleware(
+        DirectRoutes(everything_else, routes), metrics=lambda: state.metrics, ended=state.ended
     )
-    # added last, so outermost: it observes the direct routes too
-    app.add_middleware(ObserveMiddleware, metrics=lambda: state.metrics, ended=state.ended)
     errors.install(app)
     app.include_router(openai.router, dependencies=[Depends(auth.authorized)])
     app.include_router(route.router, dependencies=[Depends(auth.authorized)])

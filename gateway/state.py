@@ -5,6 +5,7 @@ the engines' own load)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from gateway.access import KeyCheck
@@ -66,12 +67,14 @@ class GatewayState:
         name, limit = variant.name, variant.concurrency
         return self.admission.active[name] >= limit or self.load.saturated(name, limit)
 
-    async def ended(self, record: RequestRecord) -> None:
-        """A request has ended: what it says of the variants it tried, and of its key."""
+    def ended(self, record: RequestRecord) -> Awaitable[None] | None:
+        """A request has ended: what it says of the variants it tried, and of its key (the
+        key's token debit is returned, to be awaited; None when there is nothing to debit)."""
         for name, _ in record.failed:
             self.outliers.report(name, ok=False)
         if record.variant and record.in_flight:
             self.outliers.report(record.variant, ok=record.status < 500 and not record.stream_error)
-        if record.key is not None:
-            used = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
-            await self.keys.spend(record.key, used)
+        if record.key is None:
+            return None
+        used = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
+        return self.keys.spend(record.key, used)

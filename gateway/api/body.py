@@ -9,10 +9,10 @@ beyond 64 bits.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
@@ -21,10 +21,6 @@ from quantgate.errors import InvalidRequest, RequestTooLarge, UnsupportedMediaTy
 M = TypeVar("M", bound=BaseModel)
 MAX_DEPTH = 32  # arrays and objects inside each other
 MAX_INT = 2**63  # integers beyond int64 overflow in engines and in float conversions
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
@@ -40,11 +36,11 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         chunks += chunk
         if len(chunks) > limit:
             raise RequestTooLarge(f"request body exceeds the limit of {limit} bytes")
-    try:
-        data = json.loads(chunks, parse_constant=_no_constants)
-    except RecursionError as exc:
-        raise InvalidRequest(f"request body is nested more than {MAX_DEPTH} deep") from exc
-    except ValueError as exc:  # UnicodeDecodeError included
+    try:  # orjson refuses NaN, Infinity, invalid UTF-8 and lone surrogates itself
+        data = orjson.loads(chunks)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit"):
+            raise InvalidRequest(f"request body is nested more than {MAX_DEPTH} deep") from exc
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")

@@ -8,19 +8,18 @@ log line.
 
 from __future__ import annotations
 
-import logging
+import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import logs
 from gateway.metrics.record import RequestRecord
 from gateway.metrics.registry import GatewayMetrics
 
-access_log = logging.getLogger("quantgate.access")
 current: ContextVar[RequestRecord | None] = ContextVar("quantgate_request", default=None)
 
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
@@ -32,7 +31,7 @@ class ObserveMiddleware:
         self,
         app: ASGIApp,
         metrics: Callable[[], GatewayMetrics],
-        ended: Callable[[RequestRecord], Awaitable[None]] | None = None,
+        ended: Callable[[RequestRecord], Awaitable[None] | None] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -69,10 +68,11 @@ class ObserveMiddleware:
             if record.in_flight:
                 metrics.leave(record.variant)
             metrics.record(record)
-            if self.ended is not None:
+            pending = None if self.ended is None else self.ended(record)
+            if pending is not None:
                 with anyio.CancelScope(shield=True):  # also when the request was cancelled
-                    await self.ended(record)
-            access_log.info("request", extra=_log_fields(record))
+                    await pending
+            logs.access(_log_fields(record))
 
 
 def _request_id(scope: Scope) -> str:
@@ -81,7 +81,7 @@ def _request_id(scope: Scope) -> str:
             text: str = value.decode("latin-1")
             if _SAFE_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, a fifth of its cost
 
 
 def _log_fields(r: RequestRecord) -> dict[str, object]:
