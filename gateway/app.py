@@ -97,7 +97,10 @@ def create_app(
     if supervisor is not None:
         supervisor.busy = state.admission.busy
         supervisor.recovered = state.outliers.reset
-    routes = {"/v1/chat/completions": openai.chat_completions, "/v1/completions": openai.completions}
+    routes = {
+        "/v1/chat/completions": openai.chat_completions,
+        "/v1/completions": openai.completions,
+    }
     # the rest of each route's requests (a GET, say) gets FastAPI's answer; the observer
     # wraps both, so it sees every request to these paths
     everything_else = functools.partial(FastAPI.__call__, app)

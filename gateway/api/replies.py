@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-import httpx
 from httpx_sse import ServerSentEvent
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
@@ -21,6 +20,7 @@ from gateway.relay.sse import (
     parse,
     rename_model,
 )
+from gateway.relay.transport import BROKEN
 from gateway.relay.upstream import BufferedReply, Reply, StreamReply
 from quantgate.errors import StreamIncomplete, UpstreamError, UpstreamTimeout
 from quantgate.streams import DONE, StreamTally
@@ -114,7 +114,7 @@ class RelayedStream(StreamingResponse):
                     break
         except TimeoutError:
             err = UpstreamTimeout(f"variant stalled: no event for {self.reply.idle_timeout:g} s")
-        except httpx.HTTPError as exc:
+        except BROKEN as exc:
             err = UpstreamError(f"variant stream broke: {exc or type(exc).__name__}")
         if self.record.stream_error is not None:  # the upstream's own error event: relayed
             return

@@ -1,9 +1,10 @@
 """The upstreams of a profile: one connection pool per variant.
 
-The pool is aiohttp's, behind httpx's transport interface (httpx-aiohttp): httpcore's pool
-scans every connection on every request, and at 32 concurrent requests its bookkeeping
-costs more than the relay (bench/overhead.py: 540 req/s at 32 connections with httpcore,
-1040 with aiohttp, on one core). Tests hand in their own httpx transport instead.
+The pool is aiohttp's, called directly (gateway/relay/transport.py): httpcore's pool scans
+every connection on every request, and at 32 concurrent requests its bookkeeping costs more
+than the relay (bench/overhead.py: 540 req/s at 32 connections with httpcore, 1040 with
+aiohttp, on one core); httpx's objects around aiohttp's cost as much as aiohttp. Tests hand
+in their own httpx transport instead.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
+from gateway.relay.transport import AiohttpSender, HttpxSender
 from gateway.relay.upstream import Timeouts, Upstream
 from gateway.settings import GatewaySettings
 from quantgate.profile import ExternalEngine, Profile
@@ -39,10 +40,6 @@ class UpstreamPool:
         timeouts = Timeouts(
             settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout
         )
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        )
         upstreams = {}
         for variant in profile.variants:
             engine = variant.engine
@@ -61,7 +58,11 @@ class UpstreamPool:
             upstreams[variant.name] = Upstream(
                 variant.name,
                 url,
-                transport or AiohttpTransport(limits=limits),
+                (
+                    AiohttpSender(settings.max_connections, settings.connect_timeout)
+                    if transport is None
+                    else HttpxSender(transport, settings.connect_timeout)
+                ),
                 timeouts=timeouts,
                 headers=headers,
                 served_model=served_model,

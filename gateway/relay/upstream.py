@@ -1,4 +1,4 @@
-"""One upstream variant: a pooled transport and the call that opens a reply from it.
+"""One upstream variant: a pooled sender and the call that opens a reply from it.
 
 `Upstream.open` returns only once the reply can be committed to the client: for a buffered
 reply its whole body, for a stream its first event. Everything that goes wrong before that is
@@ -9,6 +9,7 @@ caller's fault, not the variant's, and is returned as a reply to pass through.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -18,10 +19,12 @@ from typing import Any
 import aiohttp
 import anyio
 import httpx
+import orjson
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # pinned: constraints.txt
 
 from gateway.relay.sse import dumps
+from gateway.relay.transport import Incoming, Sender
 from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger("quantgate.gateway")
@@ -51,7 +54,7 @@ class StreamReply:
 
     first: list[ServerSentEvent]
     rest: AsyncIterator[list[ServerSentEvent]]
-    response: httpx.Response
+    response: Incoming
     idle_timeout: float
 
     async def batches(self) -> AsyncIterator[list[ServerSentEvent]]:
@@ -73,18 +76,14 @@ Reply = BufferedReply | StreamReply
 
 
 class Upstream:
-    """A variant's OpenAI-compatible server, reached through one pooled transport.
-
-    Requests go straight to the transport (aiohttp's pool in production, a fake in tests):
-    a relay needs neither cookies, redirects nor auth flows, and `httpx.AsyncClient`'s
-    layers for them cost more than the rest of the relay's own work.
-    """
+    """A variant's OpenAI-compatible server, reached through one pooled sender
+    (gateway/relay/transport.py: aiohttp's pool in production, an httpx transport in tests)."""
 
     def __init__(
         self,
         name: str,
         url: str,
-        transport: httpx.AsyncBaseTransport,
+        sender: Sender,
         *,
         timeouts: Timeouts,
         headers: Mapping[str, str] | None = None,
@@ -92,36 +91,23 @@ class Upstream:
     ) -> None:
         self.name = name
         self.url = url.rstrip("/") + "/"
-        self.transport = transport
+        self.sender = sender
         self.timeouts = timeouts
         self.headers = dict(headers or {})
+        self._json_headers = {**self.headers, "content-type": "application/json"}
         self._served_model = served_model
-        self._urls: dict[str, httpx.URL] = {}
-        self._extensions = {
-            "timeout": {
-                "connect": timeouts.connect,
-                "pool": timeouts.connect,
-                "read": None,
-                "write": None,
-            }
-        }
 
-    def _request(
+    async def _send(
         self,
         method: str,
         path: str,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Request:
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = httpx.URL(self.url + path)
-        merged = {**self.headers, **headers} if headers else self.headers
-        if content is not None:
-            merged = {**merged, "content-type": "application/json"}
-        return httpx.Request(
-            method, url, content=content, headers=merged, extensions=self._extensions
-        )
+    ) -> Incoming:
+        merged = self.headers if content is None else self._json_headers
+        if headers:
+            merged = {**merged, **headers}
+        return await self.sender.send(method, self.url + path, content, merged)
 
     async def served_model(self) -> str:
         """The model name the upstream expects in requests (asked once, then kept)."""
@@ -151,34 +137,33 @@ class Upstream:
     ) -> Reply:
         """Send `body` (its `model` replaced by the served name) and wait for the first byte."""
         payload = dumps({**body, "model": await self.served_model()})
-        request = self._request("POST", path, payload, headers)
         try:
             async with asyncio.timeout(self.timeouts.first_byte):  # anyio's costs 3x as much
-                response = await self.transport.handle_async_request(request)
+                response = await self._send("POST", path, payload, headers)
                 try:
                     return await self._first_reply(response, stream)
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await response.aclose()
                     raise
+        except (httpx.TransportError, aiohttp.ClientError) as exc:  # aiohttp's timeouts too
+            raise self._transport_error(exc) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(
                 f"variant {self.name} sent nothing within {self.timeouts.first_byte:g} s"
             ) from exc
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
 
-    async def _first_reply(self, response: httpx.Response, stream: bool) -> Reply:
-        content_type = response.headers.get("content-type", "application/json")
-        if response.status_code >= 500:
-            await response.aread()
-            detail = _error_message(response.content) or response.reason_phrase
-            error = UpstreamUnavailable if response.status_code == 503 else UpstreamError
-            raise error(f"variant {self.name} answered {response.status_code}: {detail}")
-        if not stream or response.status_code >= 300 or "text/event-stream" not in content_type:
-            await response.aread()
+    async def _first_reply(self, response: Incoming, stream: bool) -> Reply:
+        content_type = response.content_type
+        if response.status >= 500:
+            detail = _error_message(await response.read()) or response.reason
             await response.aclose()
-            return BufferedReply(response.status_code, response.content, content_type)
+            error = UpstreamUnavailable if response.status == 503 else UpstreamError
+            raise error(f"variant {self.name} answered {response.status}: {detail}")
+        if not stream or response.status >= 300 or "text/event-stream" not in content_type:
+            body = await response.read()
+            await response.aclose()
+            return BufferedReply(response.status, body, content_type)
         rest = _event_batches(response)
         try:
             first = await anext(rest)
@@ -188,49 +173,61 @@ class Upstream:
 
     async def _request_json(self, method: str, path: str) -> Any:
         try:
-            with anyio.fail_after(self.timeouts.connect + self.timeouts.idle):
-                response = await self.transport.handle_async_request(self._request(method, path))
+            async with asyncio.timeout(self.timeouts.connect + self.timeouts.idle):
+                response = await self._send(method, path)
                 try:
-                    await response.aread()
+                    body = await response.read()
                 finally:
                     await response.aclose()
+        except (httpx.TransportError, aiohttp.ClientError) as exc:
+            raise self._transport_error(exc) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(f"variant {self.name}: {path} timed out") from exc
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code != 200:
-            raise UpstreamUnavailable(
-                f"variant {self.name}: {path} answered {response.status_code}"
-            )
+        if response.status != 200:
+            raise UpstreamUnavailable(f"variant {self.name}: {path} answered {response.status}")
         try:
-            return response.json()
-        except ValueError as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise UpstreamError(f"variant {self.name}: {path} did not answer JSON") from exc
 
-    def _transport_error(self, exc: httpx.TransportError) -> UpstreamError:
+    def _transport_error(self, exc: httpx.TransportError | aiohttp.ClientError) -> UpstreamError:
         """The client's message names the variant and the kind of failure; the address and
-        the OS's reason go to the log only."""
-        cause = exc.__cause__  # the transport's own exception (aiohttp's), when it maps one
+        the OS's reason go to the log only. aiohttp's errors come either raw (the gateway's
+        own sender) or wrapped in httpx's (httpx-aiohttp, as a caller's transport may be)."""
+        cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
         kind = type(cause or exc).__name__
         log.warning("variant %s at %s: %s: %s", self.name, self.url, kind, cause or exc)
         if isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
             return UpstreamError(f"variant {self.name} failed ({kind})")
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        if isinstance(
+            exc,
+            httpx.ConnectError
+            | httpx.ConnectTimeout
+            | httpx.PoolTimeout
+            | aiohttp.ClientConnectorError
+            | aiohttp.ConnectionTimeoutError,
+        ):
             return UpstreamUnavailable(f"variant {self.name} unreachable ({kind})")
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException | aiohttp.ServerTimeoutError):
             return UpstreamTimeout(f"variant {self.name} timed out ({kind})")
         return UpstreamError(f"variant {self.name} failed ({kind})")
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self.sender.aclose()
 
 
-async def _event_batches(response: httpx.Response) -> AsyncIterator[list[ServerSentEvent]]:
+async def _event_batches(response: Incoming) -> AsyncIterator[list[ServerSentEvent]]:
     """The stream's events, one list per read that completed any (httpx-sse's decoders, which
     its own `aiter_sse` uses one event at a time)."""
-    lines, events = SSELineDecoder(), SSEDecoder()
-    async for text in response.aiter_text():
-        batch = [e for line in lines.decode(text) if (e := events.decode(line)) is not None]
+    text, lines, events = (
+        codecs.getincrementaldecoder("utf-8")("replace"),
+        SSELineDecoder(),
+        SSEDecoder(),
+    )
+    async for chunk in response.chunks():
+        batch = [
+            e for line in lines.decode(text.decode(chunk)) if (e := events.decode(line)) is not None
+        ]
         if batch:
             yield batch
     tail = [e for line in lines.flush() if (e := events.decode(line)) is not None]
