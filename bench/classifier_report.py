@@ -38,6 +38,9 @@ FRESH = Path(__file__).with_name("data") / "classifier_fresh.jsonl"
 # committed first), by someone who had read the classifier's errors on the sets above: 15
 # prompts per class, the check on whatever that change fitted to
 FRESH2 = Path(__file__).with_name("data") / "classifier_fresh2.jsonl"
+# written before the written phrasings for reasoning and general were widened (session 8,
+# committed first): 10 prompts per class
+FRESH3 = Path(__file__).with_name("data") / "classifier_fresh3.jsonl"
 TARGETS = {"independent": 0.90, "in-corpus": 0.95}
 CLASS_FLOOR = 0.80  # on the independent set
 
@@ -98,6 +101,7 @@ def main() -> None:
         ("independent", independent()),
         ("fresh", independent(FRESH)),
         ("fresh2", independent(FRESH2)),
+        ("fresh3", independent(FRESH3)),
     ):
         for stage, classifier in heads.items():
             results.append(run(f"{name}/{stage}", cases, classifier))
