@@ -77,6 +77,8 @@ def create_app(
                         log.info("variant %s ready in %.1f s", name, seconds)
                     tg.start_soon(supervisor.watch)
                 tg.start_soon(state.load.watch)
+                if state.metrics.pending is not None:  # a worker: its summed metric updates
+                    tg.start_soon(state.metrics.flush_every)
                 # what start-up made lives as long as the app: out of the collector's sight, a
                 # full collection no longer walks ~85k objects (~28 ms, a stall every few
                 # hundred requests: bench/overhead.py's tail latency)

@@ -17,6 +17,7 @@ async def metrics(request: Request) -> Response:
     state: GatewayState = request.app.state.gateway
     if state.settings.admin_metrics:
         state.keys.require_admin(request)
+    state.metrics.flush()  # this worker's updates of the last moment too
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -7,6 +7,9 @@ client sends, so cardinality stays bounded.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import collections
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,19 +64,31 @@ TOKEN_GAP_BUCKETS = (
 )
 UPSTREAM_ERROR_KINDS = tuple(e.code for e in (UpstreamError, UpstreamUnavailable, UpstreamTimeout))
 DECISION_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.05)
+FLUSH_SECONDS = 0.1  # a worker's summed updates reach the shared files at least this often
 
 
 class GatewayMetrics:
     """The metrics of one gateway process. With several workers (`serve --workers`),
     prometheus-client's multiprocess mode is on (PROMETHEUS_MULTIPROC_DIR, set by the parent):
-    each worker writes its samples to files there, and a scrape of any worker sums them all."""
+    each worker writes its samples to files there, and a scrape of any worker sums them all.
+
+    There, every update is a write to a memory-mapped file under a lock (~1.2 us; ~12 us a
+    request, a worker's request costing 6% more than a lone process's). So a worker sums its
+    updates per sample in memory (`pending`) and writes each sum once: every FLUSH_SECONDS,
+    before it answers a scrape, and when it stops. A scrape may miss the last 0.1 s of the
+    other workers' requests; Prometheus scrapes seconds apart. A single process updates its
+    (in-memory) samples at once."""
 
     def __init__(self, profile: Profile, health: Callable[[str], bool]) -> None:
         r = CollectorRegistry()  # the metric objects
+        self.local = r  # this process's samples
         self.registry = r  # what a scrape reads
+        # sample (a value object) -> the amount to add to it: a worker's updates, summed
+        self.pending: collections.defaultdict[Any, float] | None = None
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             self.registry = CollectorRegistry()
             MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+            self.pending = collections.defaultdict(float)
         route = ["variant", "task", "route"]
         self.requests = Counter(
             "quantgate_requests", "Requests by outcome", [*route, "endpoint", "status"], registry=r
@@ -171,41 +186,74 @@ class GatewayMetrics:
         self._completion_tokens = _Children(self.completion_tokens)
 
     def enter(self, variant: str) -> None:
-        self._in_flight[(variant,)].inc()
+        self._add(self._in_flight[(variant,)], 1)
 
     def leave(self, variant: str) -> None:
-        self._in_flight[(variant,)].dec()
+        self._add(self._in_flight[(variant,)], -1)
 
     def record(self, rec: RequestRecord) -> None:
         """Account for a request that has ended."""
+        add, observe = self._add, self._observe
         labels = (rec.variant, rec.task, rec.route)
-        self._requests[(*labels, rec.endpoint, str(rec.status))].inc()
+        add(self._requests[(*labels, rec.endpoint, str(rec.status))], 1)
         if rec.e2e is not None:
-            self._e2e[(*labels, rec.endpoint)].observe(rec.e2e)
+            observe(self._e2e[(*labels, rec.endpoint)], rec.e2e)
         if rec.ttft is not None:
-            self._ttft[labels].observe(rec.ttft)
+            observe(self._ttft[labels], rec.ttft)
         for gap in rec.itls:
-            self.itl.labels(rec.variant).observe(gap)
+            observe(self.itl.labels(rec.variant), gap)
         if rec.tpot is not None:
-            self.tpot.labels(rec.variant).observe(rec.tpot)
+            observe(self.tpot.labels(rec.variant), rec.tpot)
         prompt_tokens = rec.prompt_tokens or rec.counted_prompt_tokens
         if prompt_tokens:
-            self._prompt_tokens[(rec.variant, rec.task)].inc(prompt_tokens)
+            add(self._prompt_tokens[(rec.variant, rec.task)], prompt_tokens)
         if rec.completion_tokens:
-            self._completion_tokens[(rec.variant, rec.task)].inc(rec.completion_tokens)
+            add(self._completion_tokens[(rec.variant, rec.task)], rec.completion_tokens)
         for variant, kind in rec.failed:
-            self.upstream_errors.labels(variant, kind).inc()
-            self.failovers.labels(variant).inc()
+            add(self.upstream_errors.labels(variant, kind), 1)
+            add(self.failovers.labels(variant), 1)
         if rec.stream_error:
-            self.upstream_errors.labels(rec.variant, rec.stream_error).inc()
+            add(self.upstream_errors.labels(rec.variant, rec.stream_error), 1)
         if rec.routing_seconds is not None:
-            self.routing.observe(rec.routing_seconds)
+            observe(self.routing, rec.routing_seconds)
         if rec.key is not None:
-            self.key_requests.labels(rec.key, str(rec.status)).inc()
+            add(self.key_requests.labels(rec.key, str(rec.status)), 1)
             if prompt_tokens:
-                self.key_tokens.labels(rec.key, "prompt").inc(prompt_tokens)
+                add(self.key_tokens.labels(rec.key, "prompt"), prompt_tokens)
             if rec.completion_tokens:
-                self.key_tokens.labels(rec.key, "completion").inc(rec.completion_tokens)
+                add(self.key_tokens.labels(rec.key, "completion"), rec.completion_tokens)
+
+    def _add(self, child: Any, amount: float) -> None:
+        """A counter's or gauge's child, `amount` added (now, or summed until `flush`)."""
+        if self.pending is None:
+            child.inc(amount)
+        else:
+            self.pending[child._value] += amount
+
+    def _observe(self, child: Any, amount: float) -> None:
+        """A histogram's child observes `amount` (now, or summed until `flush`): its sum,
+        and the first bucket whose bound holds it, as `Histogram.observe` does."""
+        if self.pending is None:
+            child.observe(amount)
+        else:
+            self.pending[child._sum] += amount
+            self.pending[child._buckets[bisect.bisect_left(child._upper_bounds, amount)]] += 1
+
+    def flush(self) -> None:
+        """Write the summed updates to the shared files (multiprocess mode)."""
+        if self.pending:
+            pending, self.pending = self.pending, collections.defaultdict(float)
+            for value, amount in pending.items():
+                value.inc(amount)
+
+    async def flush_every(self, seconds: float = FLUSH_SECONDS) -> None:
+        """`flush`, every `seconds`, until cancelled (then once more)."""
+        try:
+            while True:
+                await asyncio.sleep(seconds)
+                self.flush()
+        finally:
+            self.flush()
 
 
 class _Children(dict[tuple[str, ...], Any]):

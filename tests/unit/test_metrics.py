@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.metrics.record import RequestRecord
+from quantgate.profile import Profile
 from tests.unit.fakes import FakeUpstreams, down
 
 pytestmark = pytest.mark.anyio
@@ -141,3 +143,55 @@ def test_record_without_usage_has_no_tpot() -> None:
     rec.observe({"choices": [{"text": "a"}]})
     rec.observe({"choices": [{"text": "b"}]})
     assert rec.tpot is None and len(rec.itls) == 1
+
+
+def test_a_workers_updates_are_summed_then_written_as_one_processs_would_be(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """In multiprocess mode (`serve --workers`) updates wait in memory until `flush`; after
+    it, every sample equals what a lone process recorded at once."""
+    from prometheus_client import generate_latest
+
+    from gateway.metrics.registry import GatewayMetrics
+
+    def records() -> list[RequestRecord]:
+        done = []
+        for i, (status, e2e) in enumerate([(200, 0.004), (200, 0.3), (502, 7.0), (200, 0.3)]):
+            rec = RequestRecord(request_id=str(i), endpoint="chat", variant="w4", route="auto")
+            rec.status, rec.started, rec.ended = status, 0.0, e2e
+            rec.prompt_tokens, rec.completion_tokens, rec.routing_seconds = 5, 3, 2e-5
+            rec.failed = [("w8", "upstream_error")] if status == 502 else []
+            done.append(rec)
+        return done
+
+    alone = GatewayMetrics(profile, lambda _: True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    worker = GatewayMetrics(profile, lambda _: True)
+    assert alone.pending is None and worker.pending is not None
+    for metrics in (alone, worker):
+        metrics.enter("w4")
+        for rec in records():
+            metrics.record(rec)
+        metrics.enter("w4")
+        metrics.leave("w4")
+
+    def samples(m: GatewayMetrics) -> dict[tuple[str, str], float]:
+        text = generate_latest(m.local).decode()  # this process's own samples
+        return {
+            (s.name, str(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if not s.name.endswith("_created") and not s.name.startswith("quantgate_variant_")
+        }
+
+    def total(found: dict[tuple[str, str], float], name: str) -> float:
+        return sum(v for (n, _), v in found.items() if n == name)
+
+    for name in ("quantgate_requests_total", "quantgate_e2e_request_latency_seconds_count"):
+        assert total(samples(worker), name) == 0  # nothing written yet
+        assert total(samples(alone), name) == 4
+    worker.flush()
+    assert samples(worker) == samples(alone)
+    assert samples(alone)[("quantgate_requests_in_flight", "[('variant', 'w4')]")] == 1
+    worker.flush()  # nothing pending: nothing changes
+    assert samples(worker) == samples(alone)
