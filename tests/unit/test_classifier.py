@@ -193,3 +193,22 @@ def test_without_the_package_the_first_stage_decides_alone(
         assert "second stage off" in caplog.text and "--no-deps" in caplog.text
     finally:
         embedding.default_embedding.cache_clear()
+
+
+def test_the_one_table_sum_is_the_second_heads_own_scores() -> None:
+    """`_second_scores` (one weighted sum over the joined table) gives what the head's
+    `scores` gives from the named features and the embedding's share, on every prompt of
+    the independent set."""
+    from gateway.routing.classifier import default_classifier
+    from gateway.routing.features import features, window
+
+    classifier = default_classifier()
+    assert classifier.second is not None
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
+    for line in path.read_text().splitlines():
+        body = json.loads(line)
+        feats, text = features(body, classifier.vocabulary), window(body)
+        expected = classifier.second.scores(feats, classifier._embedded(text))
+        got = classifier._second_scores(text, feats)
+        assert got == pytest.approx(expected, abs=1e-5), body
+    assert classifier._second_scores("", {}) == pytest.approx(list(classifier.second.bias))
