@@ -151,12 +151,7 @@ class Classifier:
         import numpy
 
         ids = self.embedder.token_ids(text)
-        inverse = 1.0
-        if ids:
-            total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
-            norm = math.sqrt(float(total @ total))
-            inverse = 1.0 / norm if norm else 1.0
-        picked, weights = list(ids), [inverse] * len(ids)
+        picked, weights = list(ids), [self._inverse_norm(ids)] * len(ids)
         rows = self.rows
         for name, value in feats.items():
             row = rows.get(name)
@@ -176,10 +171,18 @@ class Classifier:
         ids = self.embedder.token_ids(text)
         if not ids:
             return numpy.zeros(len(self.classes), dtype=numpy.float32)
+        share = numpy.add.reduce(self.projected.take(ids, axis=0), axis=0)
+        return share * self._inverse_norm(ids)
+
+    def _inverse_norm(self, ids: list[int]) -> float:
+        """1 / the norm of the token vectors' sum (1 when there is none): the unit mean."""
+        if not ids:
+            return 1.0
+        import numpy
+
         total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
         norm = math.sqrt(float(total @ total))
-        share = numpy.add.reduce(self.projected.take(ids, axis=0), axis=0)
-        return share / norm if norm else share
+        return 1.0 / norm if norm else 1.0
 
     @property
     def stages(self) -> int:
