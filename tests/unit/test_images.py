@@ -25,3 +25,17 @@ def test_compose_references_only_images_the_script_builds() -> None:
     for name, service in compose["services"].items():
         assert service["image"] in built, name
         assert service["build"]["target"] == service["image"].rsplit(":", 1)[1], name
+
+
+def test_a_build_without_room_stops_before_it_starts(monkeypatch, tmp_path) -> None:
+    assert set(build.ROOM_GB) == set(build.TARGETS)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setitem(build.ROOM_GB, "vllm-cpu", 10**6)  # more than any disk here
+    try:
+        build.room("vllm-cpu")
+    except build.Failed as e:
+        assert "the build needs about 1000000 GB" in str(e)
+    else:
+        raise AssertionError("room() let a build start that cannot fit")
+    monkeypatch.setitem(build.ROOM_GB, "gateway", 0)
+    build.room("gateway")  # no error where there is room
