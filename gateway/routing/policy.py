@@ -9,7 +9,7 @@ reference closes the list as the last fallback. Nothing below the tolerance is e
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gateway.routing.costs import Rate
 from gateway.routing.quality import Quality
@@ -30,6 +30,18 @@ class Candidate:
     # chosen | fallback | last-resort | below-tolerance | too-long | other-band | unhealthy
     status: str
     reason: str
+
+    def as_chosen(self) -> Candidate:
+        """This candidate as the one chosen (`dataclasses.replace` costs ~3 us a request)."""
+        return Candidate(
+            self.variant,
+            self.quality,
+            self.prompt_tokens,
+            self.predicted_s,
+            self.cost_source,
+            "chosen",
+            self.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,7 @@ def decide(
     order += [r.v.name for r in rows if r.c.status == "last-resort"]
     if not order:
         _refuse(rows, task, band, tolerance, fit_tokens)
-    candidates = [replace(r.c, status="chosen") if r.v.name == order[0] else r.c for r in rows]
+    candidates = [r.c.as_chosen() if r.v.name == order[0] else r.c for r in rows]
     return Decision(
         task,
         band,
