@@ -77,6 +77,13 @@ ENVS: dict[str, EnvSpec] = {
 }
 
 
+def stamp_of(spec: EnvSpec) -> str:
+    """What a current environment's stamp says: its spec, and the interpreter it was made
+    from (this one's base), so that a bench runs a peer on the interpreter quantgate runs on."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    return f"{spec.digest()} {Path(base).resolve()}"
+
+
 def env_dir(name: str) -> Path:
     return default_root() / "venvs" / name
 
@@ -94,7 +101,9 @@ def ensure_env(name: str, announce: Callable[[str], None] | None = None) -> Path
     root = env_dir(name)
     stamp = root / ".quantgate-env"
     python = root / "bin" / "python"
-    if python.exists() and stamp.exists() and stamp.read_text().strip() == spec.digest():
+    base = getattr(sys, "_base_executable", sys.executable)
+    built = stamp_of(spec)
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == built:
         return python
     if announce:
         announce(f"creating the {name} environment in {root} (about {spec.minutes} min, once)")
@@ -104,7 +113,6 @@ def ensure_env(name: str, announce: Callable[[str], None] | None = None) -> Path
         shutil.rmtree(root)
     constraints = root.with_name(f"{name}.constraints.txt")
     constraints.write_text("\n".join(spec.constraints) + "\n")
-    base = getattr(sys, "_base_executable", sys.executable)
     steps = [
         [base, "-m", "venv", str(root)],
         [str(python), "-m", "pip", "install", "--upgrade", "pip"],
@@ -122,5 +130,5 @@ def ensure_env(name: str, announce: Callable[[str], None] | None = None) -> Path
                     f"could not set up the {name} environment at step "
                     f"`{' '.join(step[:5])} ...`; log: {log_path}"
                 )
-    stamp.write_text(spec.digest())
+    stamp.write_text(built)
     return python

@@ -76,5 +76,5 @@ def test_an_environment_with_a_current_stamp_is_reused(
     root = envs.env_dir("fake")
     (root / "bin").mkdir(parents=True)
     (root / "bin" / "python").write_text("")
-    (root / ".quantgate-env").write_text(spec.digest())
+    (root / ".quantgate-env").write_text(envs.stamp_of(spec))
     assert envs.ensure_env("fake") == root / "bin" / "python"
