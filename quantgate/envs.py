@@ -80,8 +80,12 @@ ENVS: dict[str, EnvSpec] = {
 def stamp_of(spec: EnvSpec) -> str:
     """What a current environment's stamp says: its spec, and the interpreter it was made
     from (this one's base), so that a bench runs a peer on the interpreter quantgate runs on."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    return f"{spec.digest()} {Path(base).resolve()}"
+    return f"{spec.digest()} {Path(_base_interpreter()).resolve()}"
+
+
+def _base_interpreter() -> str:
+    """The interpreter environments are made from: this one's base, outside any venv."""
+    return getattr(sys, "_base_executable", sys.executable)
 
 
 def env_dir(name: str) -> Path:
@@ -101,7 +105,6 @@ def ensure_env(name: str, announce: Callable[[str], None] | None = None) -> Path
     root = env_dir(name)
     stamp = root / ".quantgate-env"
     python = root / "bin" / "python"
-    base = getattr(sys, "_base_executable", sys.executable)
     built = stamp_of(spec)
     if python.exists() and stamp.exists() and stamp.read_text().strip() == built:
         return python
@@ -114,7 +117,7 @@ def ensure_env(name: str, announce: Callable[[str], None] | None = None) -> Path
     constraints = root.with_name(f"{name}.constraints.txt")
     constraints.write_text("\n".join(spec.constraints) + "\n")
     steps = [
-        [base, "-m", "venv", str(root)],
+        [_base_interpreter(), "-m", "venv", str(root)],
         [str(python), "-m", "pip", "install", "--upgrade", "pip"],
         [str(python), "-m", "pip", "install", "-c", str(constraints), *spec.requirements],
     ]
