@@ -72,9 +72,11 @@ unit: install
 integration: install artifacts
 	$(BIN)/pytest -q tests/integration
 
-## benchmarks that need no servers: the task classifier's held-out report, routing cost
+## benchmarks that need no servers: the task classifier's held-out report, its second stage
+## against the full encoder, routing cost
 bench: install
 	PYTHONPATH=. $(BIN)/python bench/classifier_report.py
+	PYTHONPATH=. $(BIN)/python bench/classifier_encoder.py
 	$(BIN)/python bench/routing_cost.py
 
 ## the Dockerfile's images built with buildah on a debootstrapped Debian base (no Docker daemon

@@ -18,37 +18,47 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gateway.routing.embedding import default_embedding
 from gateway.routing.features import features, window
 from quantgate.vocabulary import TASKS
-from training.corpus import build, split
+from training.corpus import Example, build, split
 
 OUT = Path(__file__).resolve().parents[1] / "gateway" / "routing" / "classifier.json"
 WORDS = 400
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 SCALES = (1.0, 2.0, 4.0)  # the unit-length embedding's weight against the binary features
+CLASSES = list(TASKS)
+
+Features = list[dict[str, float]]
 
 
-def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
+@dataclass
+class Design:
+    """How rows become the heads' input: the named features kept (all but words, and the
+    WORDS most informative words), then dense blocks (embeddings) times one scale."""
+
+    vec: Any  # sklearn DictVectorizer over the kept features
+    keep: set[str]
+
+    def cut(self, rows: Features) -> Features:
+        return [{k: v for k, v in r.items() if k in self.keep} for r in rows]
+
+    def matrix(self, rows: Features, blocks: tuple[Any, ...] = (), scale: float = 0.0) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        x = self.vec.transform(self.cut(rows))
+        return hstack([x, *(csr_matrix(b * scale) for b in blocks)]).tocsr() if blocks else x
+
+
+def design(x_train: Features, y_train: list[int]) -> Design:
     import numpy
-    from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.feature_selection import chi2
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
 
-    examples = build(data_dir)
-    train, dev = split(examples, "train"), split(examples, "dev")
-    classes = list(TASKS)
-
-    def xy(rows: list[Any]) -> tuple[list[dict[str, float]], list[int]]:
-        return [features(e.request()) for e in rows], [classes.index(e.label) for e in rows]
-
-    x_train, y_train = xy(train)
-    x_dev, y_dev = xy(dev)
     vocab = DictVectorizer().fit(x_train)
     names = vocab.get_feature_names_out()
     scores = numpy.nan_to_num(chi2(vocab.transform(x_train), y_train)[0])
@@ -56,43 +66,71 @@ def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
         (n for n in names if n.startswith("word:")), key=lambda n: -scores[vocab.vocabulary_[n]]
     )[:WORDS]
     keep = {n for n in names if not n.startswith("word:")} | set(words)
+    cut = Design(None, keep).cut(x_train)
+    return Design(DictVectorizer().fit(cut), keep)
 
-    def cut(rows: list[dict[str, float]]) -> list[dict[str, float]]:
-        return [{k: v for k, v in r.items() if k in keep} for r in rows]
 
-    vec = DictVectorizer().fit(cut(x_train))
+def labelled(rows: list[Example]) -> tuple[Features, list[int]]:
+    return [features(e.request()) for e in rows], [CLASSES.index(e.label) for e in rows]
 
-    def matrix(rows: list[dict[str, float]], vectors: Any = None, scale: float = 0.0) -> Any:
-        x = vec.transform(cut(rows))
-        return x if vectors is None else hstack([x, csr_matrix(vectors * scale)]).tocsr()
 
-    # selection across phrasing families, not within them: fit on the prompts built from
-    # datasets and predict the written ones, then the other way round (train + dev pooled).
-    # A split by record keeps one template's prompts on both sides and rewards memory
-    # (dev macro-F1 0.98, independent prompts 0.82)
-    pool, y_pool = train + dev, numpy.array(y_train + y_dev)
+def choose(
+    d: Design,
+    pool: list[Example],
+    x: Features,
+    y: list[int],
+    grid: list[tuple[float, float]],
+    blocks: tuple[Any, ...] = (),
+) -> tuple[float, float, float]:
+    """(macro-F1, C, scale) of the best grid point across phrasing families, not within them:
+    fit on the prompts built from datasets and predict the written ones, then the other way
+    round. A split by record keeps one template's prompts on both sides and rewards memory
+    (dev macro-F1 0.98, independent prompts 0.82)."""
+    import numpy
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    labels = numpy.array(y)
     written = numpy.array([e.source.startswith("written:") for e in pool])
+    best = (-1.0, 0.0, 0.0)
+    for c, scale in grid:
+        m = d.matrix(x, blocks, scale)
+        predicted = numpy.zeros_like(labels)
+        for held in (written, ~written):
+            model = LogisticRegression(C=c, max_iter=5000).fit(m[~held], labels[~held])
+            predicted[held] = model.predict(m[held])
+        f1 = float(f1_score(labels, predicted, average="macro"))
+        print(f"C={c:<5g} scale={scale:<4g} across-families macro-F1 {f1:.3f}")
+        best = max(best, (f1, c, scale))
+    return best
 
-    def choose(grid: list[tuple[float, float]], vectors: Any = None) -> tuple[float, float, float]:
-        best = (-1.0, 0.0, 0.0)
-        for c, scale in grid:
-            x = matrix(x_train + x_dev, vectors, scale)
-            predicted = numpy.zeros_like(y_pool)
-            for held in (written, ~written):
-                model = LogisticRegression(C=c, max_iter=5000).fit(x[~held], y_pool[~held])
-                predicted[held] = model.predict(x[held])
-            f1 = float(f1_score(y_pool, predicted, average="macro"))
-            print(f"C={c:<5g} scale={scale:<4g} across-families macro-F1 {f1:.3f}")
-            best = max(best, (f1, c, scale))
-        return best
 
-    def head(best: tuple[float, float, float], vectors: Any = None) -> dict[str, Any]:
-        model = LogisticRegression(C=best[1], max_iter=5000).fit(
-            matrix(x_train + x_dev, vectors, best[2]), y_train + y_dev
-        )
-        names = list(vec.get_feature_names_out())
+def refit(
+    d: Design,
+    x: Features,
+    y: list[int],
+    best: tuple[float, float, float],
+    blocks: tuple[Any, ...] = (),
+) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=best[1], max_iter=5000).fit(d.matrix(x, blocks, best[2]), y)
+
+
+def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
+    import numpy
+
+    examples = build(data_dir)
+    train, dev = split(examples, "train"), split(examples, "dev")
+    x_train, y_train = labelled(train)
+    d = design(x_train, y_train)
+    pool = train + dev  # selection and the final fit on train + dev pooled
+    x, y = labelled(pool)
+    names = list(d.vec.get_feature_names_out())
+
+    def head(model: Any, vectors: Any = None, scale: float = 0.0) -> dict[str, Any]:
         weights = {
-            name: [round(float(model.coef_[k][j]), 4) for k in range(len(classes))]
+            name: [round(float(model.coef_[k][j]), 4) for k in range(len(CLASSES))]
             for j, name in enumerate(names)
         }
         out: dict[str, Any] = {
@@ -102,28 +140,29 @@ def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
         if vectors is not None and embedder is not None:
             out["embedding"] = {
                 "digest": embedder.digest,
-                "scale": best[2],
+                "scale": scale,
                 "weights": [
-                    [round(float(model.coef_[k][len(names) + d]), 4) for k in range(len(classes))]
-                    for d in range(vectors.shape[1])
+                    [round(float(model.coef_[k][len(names) + i]), 4) for k in range(len(CLASSES))]
+                    for i in range(vectors.shape[1])
                 ],
             }
         return out
 
     print("first head: named features")
-    first_best = choose([(c, 0.0) for c in C_GRID])
-    first = head(first_best)
+    first_best = choose(d, pool, x, y, [(c, 0.0) for c in C_GRID])
+    first = head(refit(d, x, y, first_best))
     print("second head: named features + static embedding")
     embedder = default_embedding()
     if embedder is None:
         raise SystemExit(
             "the second head needs the embedding package (see gateway/routing/embedding.py)"
         )
-    vectors = numpy.array([embedder.embed(window(e.request())) for e in train + dev])
-    second_best = choose([(c, s) for c in C_GRID for s in SCALES], vectors)
-    second = head(second_best, vectors)
+    vectors = numpy.array([embedder.embed(window(e.request())) for e in pool])
+    grid = [(c, s) for c in C_GRID for s in SCALES]
+    second_best = choose(d, pool, x, y, grid, (vectors,))
+    second = head(refit(d, x, y, second_best, (vectors,)), vectors, second_best[2])
     result = {
-        "classes": classes,
+        "classes": CLASSES,
         **first,
         "second": second,
         "fit": {
