@@ -10,8 +10,13 @@ everywhere:
   added tokens hold only as runs of itself (Gemma's newlines and tabs), so added-token
   matching takes every run out before BPE sees the text.
 Cut there, a text's tokens are its pieces' tokens, in order, so its count is the sum of
-theirs. Words recur, from one request to the next (a chat resends its history), so their
-counts are remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
+theirs. And where BPE never merges a digit (Gemma's vocabulary: each digit is a token of its
+own, so nothing merges across one either), a text counts the same with any digit in place
+of another: every digit is counted as `0`, and a record's fresh numbers are pieces seen
+before (`_zeros` says when it is safe).
+
+Words recur, from one request to the next (a chat resends its history), so their counts are
+remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
 not seen before go to the BPE model directly when no added token can occur in them (~3x
 cheaper than the whole pipeline), else through the whole tokenizer, in one call.
 bench/routing_cost.py measures it against whole-text counting.
@@ -31,6 +36,9 @@ from typing import Any
 
 SPACE, META = " ", "\u2581"
 SEPARATOR_CANDIDATES = "\n\t"
+DIGITS = "0123456789"
+ZEROS = bytes.maketrans(DIGITS[1:].encode(), b"0" * 9)  # ASCII digits never occur inside a
+# UTF-8 sequence for another character, so the bytes can be rewritten as they are
 CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full
 
 
@@ -60,6 +68,10 @@ class PieceCounter:
         self._added_in = re.compile(f"[{re.escape(starts)}]").search
         self._after_space = {t[1] for t in added if t[:1] == SPACE and len(t) > 1}
         self._model_ok = SPACE not in added
+        # digits all counted as 0 (see the module), unless the text may hold an added token
+        # with a digit in it: these are what comes before its first digit (`<unused`)
+        isolated = isolated_digits(vocabulary) and not getattr(tokenizer.model, "ignore_merges", 1)
+        self._digit_added = digit_added(added) if isolated else None
         self.known: dict[str, int] = {}  # piece -> tokens
 
     @classmethod
@@ -87,8 +99,15 @@ class PieceCounter:
             return self._glued_pieces(text)
         return self._plain_pieces(text)
 
+    def _zeros(self, text: str) -> str:
+        """`text` with its digits all `0` where that keeps the count, else `text`."""
+        heads = self._digit_added
+        if heads is None or any(h in text for h in heads):
+            return text
+        return text.encode(errors="surrogatepass").translate(ZEROS).decode(errors="surrogatepass")
+
     def __call__(self, text: str) -> int:
-        pieces = self.pieces(text)
+        pieces = self.pieces(self._zeros(text))
         known = self.known
         try:
             return self.specials + sum(map(known.__getitem__, pieces))
@@ -145,3 +164,30 @@ def separators(vocabulary: list[str], added: list[str]) -> str:
         if all(t == c * len(t) for t in added if c in t):
             found += c
     return found
+
+
+def isolated_digits(vocabulary: list[str]) -> bool:
+    """Whether BPE leaves each ASCII digit a token of its own: all ten are pieces, and no
+    longer piece with a digit in it can be made by a merge (a merge joins two pieces of the
+    vocabulary into a third). A digit then never merges, so its neighbours never merge
+    across it, and a text's count does not depend on which digits it has. (A model that
+    takes whole words from its vocabulary before merging, `ignore_merges`, is never asked.)"""
+    pieces = set(vocabulary)
+    if not pieces.issuperset(DIGITS):
+        return False
+    has_digit = re.compile("[0-9]").search
+    return not any(
+        len(piece) > 1
+        and has_digit(piece)
+        and any(piece[:i] in pieces and piece[i:] in pieces for i in range(1, len(piece)))
+        for piece in vocabulary
+    )
+
+
+def digit_added(added: list[str]) -> list[str] | None:
+    """What comes before the first digit of each added token with a digit in it (a text
+    without any of them holds no such token, whatever its digits); None when one starts with
+    a digit (then no text is safe)."""
+    digit = re.compile("[0-9]")
+    heads = {t[: m.start()] for t in added if (m := digit.search(t))}
+    return None if "" in heads else sorted(heads)

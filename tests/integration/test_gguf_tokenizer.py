@@ -58,10 +58,13 @@ def test_prompt_counter_uses_it_and_caches_it(gguf: Path, tmp_path: Path) -> Non
     assert again.load().kind == "tokenizers" and again.count(text) == counter.count(text)
     # the counter sums remembered pieces (gateway/routing/pieces.py): what llama.cpp counts,
     # on every prompt, twice (the second time from what it remembers), and on texts made of
-    # what decides the cuts: spaces and their runs, `▁`, the glue (Gemma's `>▁</`), newlines
+    # what decides the cuts: spaces and their runs, `▁`, the glue (Gemma's `>▁</`), newlines;
+    # digits are all counted as 0 but where an added token with a digit may be (`<unused12>`)
     assert isinstance(counter._count, PieceCounter) and counter._count.glue == {">"}
+    assert counter._count._digit_added == ["</h", "<h", "<unused"]
     rng = random.Random(0)
     awkward = [" ", "  ", "\u2581", ">", "</", "a", "<b>", "\n", "\t", "é", "🙂", "1", "x y"]
+    awkward += ["07", "9", "<unused", "<unused12>", "<h1>", "</h2>", "h"]
     cases = texts() + ["".join(rng.choices(awkward, k=rng.randrange(30))) for _ in range(2000)]
     expected = [len(model.tokenize(t.encode(), add_bos=True, special=True)) for t in cases]
     assert [counter.count(t) for t in cases] == expected

@@ -139,3 +139,32 @@ def test_a_vocabulary_without_added_tokens_is_counted_too() -> None:
     assert counter is not None and counter.specials == 0
     for text in ["c a b bc", " b\\n\\nc\\t a", ""]:
         assert counter(text) == whole(tok, text)
+
+
+DIGIT_PIECES = [(d, -20.0 - i, NORMAL) for i, d in enumerate("0123456789")]
+
+
+def test_digits_that_never_merge_are_all_counted_as_zero() -> None:
+    tok = tokenizer([*PIECES, *DIGIT_PIECES, ("<u7>", 0.0, CONTROL)])
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None and counter._digit_added == ["<u"]
+    rng = random.Random(1)
+    alphabet = ["a", "b", "c", " ", "1", "9", "05", "<u7>", "<u", "7>", "\n", "é", "a b", "a1"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(3000)]
+    assert [counter(t) for t in texts] == [whole(tok, t) for t in texts]
+    counter.known.clear()
+    assert counter("c 12 b 3456") == whole(tok, "c 12 b 3456")
+    assert set(counter.known) == {"c", " 00", " b", " 0000"}  # a fresh number is seen before
+    counter.known.clear()
+    counter("c 12 <u7>")  # an added token with a digit may be there: the digits stay
+    assert " 12" in counter.known
+
+
+def test_digits_stay_where_a_merge_can_join_one() -> None:
+    for extra in [("1a", -30.0, NORMAL), (f"{META}1", -30.0, NORMAL)]:
+        counter = PieceCounter.for_tokenizer(tokenizer([*PIECES, *DIGIT_PIECES, extra]))
+        assert counter is not None and counter._digit_added is None
+    starts_with_digit = tokenizer([*PIECES, *DIGIT_PIECES, ("7up", 0.0, CONTROL)])
+    counter = PieceCounter.for_tokenizer(starts_with_digit)
+    assert counter is not None and counter._digit_added is None
+    assert counter("a 7up 12") == whole(starts_with_digit, "a 7up 12")
