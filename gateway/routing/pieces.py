@@ -15,8 +15,8 @@ own, so nothing merges across one either), a text counts the same with any digit
 of another: every digit is counted as `0`, and a record's fresh numbers are pieces seen
 before (`_zeros` says when it is safe).
 
-Words recur, from one request to the next (a chat resends its history), so their counts are
-remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
+Words and lines recur, from one request to the next (a chat resends its history), so their
+counts are remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
 not seen before go to the BPE model directly when no added token can occur in them (~3x
 cheaper than the whole pipeline), else through the whole tokenizer, in one call.
 bench/routing_cost.py measures it against whole-text counting.
@@ -40,6 +40,8 @@ DIGITS = "0123456789"
 ZEROS = bytes.maketrans(DIGITS[1:].encode(), b"0" * 9)  # ASCII digits never occur inside a
 # UTF-8 sequence for another character, so the bytes can be rewritten as they are
 CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full
+CACHED_LINE_CHARS = 2_000_000  # characters of whole lines remembered (2-8 MB), as well
+LONGEST_LINE = 4096  # characters; a longer line is summed from its pieces, not remembered
 
 
 class PieceCounter:
@@ -73,6 +75,13 @@ class PieceCounter:
         isolated = isolated_digits(vocabulary) and not getattr(tokenizer.model, "ignore_merges", 1)
         self._digit_added = digit_added(added) if isolated else None
         self.known: dict[str, int] = {}  # piece -> tokens
+        # whole lines too: a chat resends its history, line for line (cut at separators'
+        # runs, which no token spans; a text's first and last lines are whole lines too)
+        self._lines = (
+            re.compile(f"([{re.escape(self.separators)}]+)").split if self.separators else None
+        )
+        self.lines: dict[str, int] = {}  # line -> tokens
+        self._line_chars = 0
 
     @classmethod
     def for_tokenizer(cls, tokenizer: Any) -> PieceCounter | None:
@@ -107,13 +116,33 @@ class PieceCounter:
         return text.encode(errors="surrogatepass").translate(ZEROS).decode(errors="surrogatepass")
 
     def __call__(self, text: str) -> int:
-        pieces = self.pieces(self._zeros(text))
+        text = self._zeros(text)
+        if self._lines is None:
+            return self.specials + self._sum(text)
+        total = self.specials
+        known = self.lines
+        for line in self._lines(text):  # lines and the separator runs between them
+            n = known.get(line)
+            if n is None:
+                n = self._sum(line)
+                if len(line) <= LONGEST_LINE:
+                    if self._line_chars > CACHED_LINE_CHARS:
+                        known.clear()
+                        self._line_chars = 0
+                    known[line] = n
+                    self._line_chars += len(line)
+            total += n
+        return total
+
+    def _sum(self, text: str) -> int:
+        """The tokens of `text`'s pieces, special tokens not counted."""
+        pieces = self.pieces(text)
         known = self.known
         try:
-            return self.specials + sum(map(known.__getitem__, pieces))
+            return sum(map(known.__getitem__, pieces))
         except KeyError:  # pieces not seen yet (or the cache just restarted)
             fresh = self._encode([p for p in dict.fromkeys(pieces) if p not in known])
-            total = self.specials
+            total = 0
             for p in pieces:
                 n = fresh.get(p)
                 if n is None and (n := known.get(p)) is None:

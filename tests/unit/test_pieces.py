@@ -168,3 +168,19 @@ def test_digits_stay_where_a_merge_can_join_one() -> None:
     counter = PieceCounter.for_tokenizer(starts_with_digit)
     assert counter is not None and counter._digit_added is None
     assert counter("a 7up 12") == whole(starts_with_digit, "a 7up 12")
+
+
+def test_lines_are_remembered_whole_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pieces_module, "LONGEST_LINE", 6)
+    monkeypatch.setattr(pieces_module, "CACHED_LINE_CHARS", 10)
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    text = "c b\n\nbc\tb\na b c b c b"
+    assert counter(text) == whole(tok, text)
+    assert counter.lines == {"c b": 2, "\n\n": 2, "bc": 1, "\t": 1, "b": 1, "\n": 1}
+    counter.known.clear()  # a line remembered is not cut into pieces again
+    assert counter("c b\nbc") == whole(tok, "c b\nbc") and counter.known == {}
+    assert counter("a b\nc c c c") == whole(tok, "a b\nc c c c")
+    assert "c c c c" not in counter.lines  # longer than LONGEST_LINE
+    assert sum(map(len, counter.lines)) <= 10 + 6  # restarted when over CACHED_LINE_CHARS
