@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 from tokenizers import Tokenizer
 
 from gateway.routing import pieces as pieces_module
-from gateway.routing.pieces import PieceCounter, glue
+from gateway.routing.pieces import PieceCounter, glue, lines
 from quantgate.gguf_tokenizer import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED
 from tests.unit.sentencepiece import tokenizer
 
@@ -178,9 +179,20 @@ def test_lines_are_remembered_whole_within_bounds(monkeypatch: pytest.MonkeyPatc
     assert counter is not None
     text = "c b\n\nbc\tb\na b c b c b"
     assert counter(text) == whole(tok, text)
-    assert counter.lines == {"c b": 2, "\n\n": 2, "bc": 1, "\t": 1, "b": 1, "\n": 1}
+    remembered = ["c b", "\n\n", "bc\tb", "\n"]  # not the last line: too long
+    assert counter.lines == {line: whole(tok, line) - 1 for line in remembered}  # no <bos>
     counter.known.clear()  # a line remembered is not cut into pieces again
-    assert counter("c b\nbc") == whole(tok, "c b\nbc") and counter.known == {}
+    assert counter("c b\nbc\tb") == whole(tok, "c b\nbc\tb") and counter.known == {}
     assert counter("a b\nc c c c") == whole(tok, "a b\nc c c c")
     assert "c c c c" not in counter.lines  # longer than LONGEST_LINE
     assert sum(map(len, counter.lines)) <= 10 + 6  # restarted when over CACHED_LINE_CHARS
+
+
+def test_lines_and_the_runs_of_newlines_between_them() -> None:
+    assert lines("") == []
+    assert lines("a") == ["a"]
+    assert lines("\n\na b\n\tc\n\n\n") == ["\n\n", "a b", "\n", "\tc", "\n\n\n"]
+    rng = random.Random(2)
+    for _ in range(500):
+        text = "".join(rng.choices(["a", "\n", " ", "\t"], k=rng.randrange(15)))
+        assert lines(text) == [p for p in re.split("(\n+)", text) if p]
