@@ -9,7 +9,9 @@
 
 Targets: independent macro-F1 >= 0.90 with no class below 0.80; in-corpus macro-F1 >= 0.95.
 Also: how often the classifier is unsure (the policy then also requires the runner-up class's
-quality), and the time to classify one prompt.
+quality), how often the true class is among those whose quality the policy requires
+("covered": the class chosen, or the runner-up when unsure), and the time to classify one
+prompt.
 
     PYTHONPATH=. .venv/bin/python bench/classifier_report.py [--data-dir DIR] [--errors 10]
 """
@@ -21,11 +23,12 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.classifier import Classifier
+from gateway.routing.classifier import Classification, Classifier
+from quantgate.profile.schema import UNSURE_BELOW
 from quantgate.vocabulary import TASKS
 from training.corpus import build, split
 
@@ -53,6 +56,32 @@ class Result:
     texts: list[str]
     unsure: int
     seconds: list[float]
+    found: list[Classification] = field(default_factory=list)
+
+    def covered(self, below: float) -> float:
+        """How often the truth is among the classes whose quality the policy requires: the
+        one chosen, and the runner-up when the confidence is below `below`."""
+        hits = sum(
+            t == f.task or (f.confidence < below and t == f.runner_up)
+            for t, f in zip(self.truth, self.found, strict=True)
+        )
+        return hits / len(self.truth)
+
+    def calibration_error(self, bins: int = 10) -> float:
+        """Expected calibration error: the gap between confidence and accuracy, averaged
+        over equal-width confidence bins, weighted by their share of prompts."""
+        gap = 0.0
+        for k in range(bins):
+            inside = [
+                (f.confidence, t == f.task)
+                for t, f in zip(self.truth, self.found, strict=True)
+                if k / bins < f.confidence <= (k + 1) / bins
+            ]
+            if inside:
+                confidence = sum(c for c, _ in inside) / len(inside)
+                accuracy = sum(ok for _, ok in inside) / len(inside)
+                gap += len(inside) / len(self.truth) * abs(confidence - accuracy)
+        return gap
 
 
 def independent(path: Path = INDEPENDENT) -> list[tuple[str, dict[str, Any]]]:
@@ -73,6 +102,7 @@ def run(name: str, cases: list[tuple[str, dict[str, Any]]], classifier: Classifi
         result.truth.append(label)
         result.predicted.append(found.task)
         result.unsure += found.unsure
+        result.found.append(found)
         text = body.get("prompt") or body["messages"][-1]["content"]
         result.texts.append(text.replace("\n", " ")[:110])
     return result
@@ -120,6 +150,22 @@ def main() -> None:
     print(f"{'macro-F1':>12} " + " ".join(f"{macros[r.name]:>22.3f}" for r in results))
     print(f"{'prompts':>12} " + " ".join(f"{len(r.truth):>22}" for r in results))
     print(f"{'unsure':>12} " + " ".join(f"{r.unsure / len(r.truth):>22.1%}" for r in results))
+    # what the policy's quality check covers: the class chosen, and when unsure the runner-up
+    print(f"{'covered':>12} " + " ".join(f"{r.covered(UNSURE_BELOW):>22.1%}" for r in results))
+    print(f"{'ECE':>12} " + " ".join(f"{r.calibration_error():>22.3f}" for r in results))
+    shipped = [r for r in results if r.name.endswith("/both")]
+    print(
+        "\nrouting.unsure_below (profile; default "
+        f"{UNSURE_BELOW}): the share of prompts unsure / covered, shipped classifier"
+    )
+    print(f"{'below':>12} " + " ".join(f"{r.name.split('/')[0]:>22}" for r in shipped))
+    for below in (0.5, 0.6, 0.7, 0.8, 0.9):
+        cells = [
+            f"{sum(f.confidence < below for f in r.found) / len(r.found):.0%} / "
+            f"{r.covered(below):.1%}"
+            for r in shipped
+        ]
+        print(f"{below:>12} " + " ".join(f"{c:>22}" for c in cells))
     for r in results:
         if not r.name.endswith("/both"):
             continue

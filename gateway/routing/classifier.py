@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from gateway.routing.features import features, window
+from quantgate.profile.schema import UNSURE_BELOW
 
 log = logging.getLogger("quantgate.routing")
 
 WEIGHTS = Path(__file__).with_name("classifier.json")
-UNSURE = 0.5  # below this confidence the router also honours the runner-up's quality needs
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,9 @@ class Classification:
     confidence: float  # softmax probability of `task`
     reasons: tuple[str, ...]  # the features that pushed hardest towards `task`
     runner_up: str = ""  # the second most likely class
-
-    @property
-    def unsure(self) -> bool:
-        return self.confidence < UNSURE
+    # confidence below the threshold asked for: the router then also honours the runner-up's
+    # quality needs
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,9 @@ class Classifier:
     def stages(self) -> int:
         return 1 if self.second is None else 2
 
-    def classify(self, body: dict[str, Any], *, explain: bool = True) -> Classification:
+    def classify(
+        self, body: dict[str, Any], *, explain: bool = True, unsure_below: float = UNSURE_BELOW
+    ) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more)."""
         feats = features(body, self.vocabulary)
         head, embedded = self.first, None
@@ -209,7 +210,13 @@ class Classifier:
             if embedded is not None:
                 pushes.append((float(embedded[best]), "embedding"))
             reasons = tuple(n for p, n in heapq.nlargest(3, pushes) if p > 0)
-        return Classification(self.classes[best], confidence, reasons, self.classes[ranked[1]])
+        return Classification(
+            self.classes[best],
+            confidence,
+            reasons,
+            self.classes[ranked[1]],
+            confidence < unsure_below,
+        )
 
 
 @cache

@@ -99,7 +99,8 @@ class Router:
     ) -> tuple[str, Classification | None]:
         if hints.task is not None:
             return hints.task, None
-        found = self.classifier.classify(body, explain=explain)
+        below = self.profile.routing.unsure_below
+        found = self.classifier.classify(body, explain=explain, unsure_below=below)
         return found.task, found
 
     def route(

@@ -286,6 +286,11 @@ def _default_bands() -> list[ContextBand]:
     ]
 
 
+# the classifier's confidence is calibrated (bench/classifier_report.py: ECE 0.04 on prompts
+# never fitted on), so 0.5 means "more likely wrong than right"
+UNSURE_BELOW = 0.5
+
+
 class Routing(_Strict):
     """How `model: "<model>"` picks a variant (filled by the routing and eval work)."""
 
@@ -301,6 +306,13 @@ class Routing(_Strict):
     )
     default_max_tokens: int = Field(
         256, gt=0, description="completion length assumed for latency when max_tokens is absent"
+    )
+    unsure_below: float = Field(
+        UNSURE_BELOW,
+        ge=0,
+        le=1,
+        description="classifier confidence below which each variant must also meet the "
+        "runner-up class's quality (0: never, 1: always)",
     )
 
     @field_validator("bands")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.routing.router import Hints, Router
+from gateway.routing.router import Hints, Routed, Router
 from quantgate.errors import ContextLengthExceeded, ToleranceUnmet
 from quantgate.profile import Profile, load_profile
 
@@ -221,3 +221,20 @@ def test_the_8k_twins_take_only_what_the_2k_variants_cannot() -> None:
     assert kv4.quality.value < kv8.quality.value  # the seed's KV finding, measured here
     wide = router.route(body, Hints(tolerance=0.5)).decision  # admits KV8, still not KV4
     assert "q4_k_m-kv8-8k" in wide.order and "q4_k_m-kv4-8k" not in wide.order
+
+
+def test_unsure_below_sets_when_the_runner_up_class_must_be_served_too(demo: Profile) -> None:
+    def routed(below: float) -> Routed:
+        routing = demo.routing.model_copy(update={"unsure_below": below})
+        return Router(demo.model_copy(update={"routing": routing})).route(chat(GSM8K), Hints())
+
+    sure = routed(0.0)  # never unsure: the class chosen alone
+    found = sure.classification
+    assert found is not None and not found.unsure and "unsure" not in sure.decision.summary
+    always = routed(1.0)  # always unsure: the runner-up's quality is required too
+    assert always.classification is not None and always.classification.unsure
+    assert f"unsure, also {found.runner_up}" in always.decision.summary
+    with pytest.raises(ValueError, match="unsure_below"):
+        Profile.model_validate(
+            demo.model_dump() | {"routing": {**demo.routing.model_dump(), "unsure_below": 1.5}}
+        )
