@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.routing.classifier import Classification, Classifier
+from gateway.routing.policy import EPS
+from gateway.routing.router import Hints, Router
+from quantgate.profile import load_profile
 from quantgate.profile.schema import UNSURE_BELOW
 from quantgate.vocabulary import TASKS
 from training.corpus import build, split
@@ -44,6 +47,9 @@ FRESH2 = Path(__file__).with_name("data") / "classifier_fresh2.jsonl"
 # written before the written phrasings for reasoning and general were widened (session 8,
 # committed first): 10 prompts per class
 FRESH3 = Path(__file__).with_name("data") / "classifier_fresh3.jsonl"
+PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+# the demo's measured rules, and an 8B model's priors (Qllm-Eval), where the classes differ most
+DECIDING = ("demo-llamacpp.yaml", "example-gpu-llama3-8b.yaml")
 TARGETS = {"independent": 0.90, "in-corpus": 0.95}
 CLASS_FLOOR = 0.80  # on the independent set
 
@@ -93,6 +99,30 @@ def rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def decisions(
+    path: Path, cases: list[tuple[str, dict[str, Any]]], classifier: Classifier, below: float
+) -> tuple[float, float]:
+    """What the labels are worth to routing: each prompt routed by `path`'s profile with the
+    classifier (`routing.unsure_below` = `below`), against the route its true class gets. The
+    shares of prompts sent to another variant than the true class's: one below the profile's
+    tolerance for the true class (silent quality loss), and one within it (served at another
+    cost)."""
+    profile = load_profile(path)
+    routing = profile.routing.model_copy(update={"unsure_below": below})
+    router = Router(profile.model_copy(update={"routing": routing}), classifier=classifier)
+    silent = other = 0
+    for label, body in cases:
+        got = router.route(body, Hints()).decision
+        true = router.route(body, Hints(task=label, task_source="header")).decision
+        if got.chosen != true.chosen:
+            quality = router.table[(label, got.band, got.chosen)].value
+            if quality < 1 - got.tolerance - EPS:
+                silent += 1
+            else:
+                other += 1
+    return silent / len(cases), other / len(cases)
+
+
 def run(name: str, cases: list[tuple[str, dict[str, Any]]], classifier: Classifier) -> Result:
     result = Result(name, [], [], [], 0, [])
     for label, body in cases:
@@ -126,13 +156,14 @@ def main() -> None:
         raise SystemExit("the second stage is not available: see gateway/routing/embedding.py")
     print(f"second stage: static embedding loaded, {added:.0f} MB resident added")
     results = []
-    for name, cases in (
+    named = [
         ("in-corpus", [(e.label, e.request()) for e in corpus]),
         ("independent", independent()),
         ("fresh", independent(FRESH)),
         ("fresh2", independent(FRESH2)),
         ("fresh3", independent(FRESH3)),
-    ):
+    ]
+    for name, cases in named:
         for stage, classifier in heads.items():
             results.append(run(f"{name}/{stage}", cases, classifier))
     labels = list(TASKS)
@@ -195,6 +226,20 @@ def main() -> None:
     low = [f"{c} {f:.2f}" for c, f in zip(labels, scores, strict=True) if f < CLASS_FLOOR]
     verdict = "met" if not low else "NOT met: " + ", ".join(low)
     print(f"independent: every class F1 >= {CLASS_FLOOR} ({verdict})")
+    print(
+        "\ndecisions (shipped classifier, profiles' tolerance): prompts sent below the tolerance "
+        "for their true class (silent loss) / to another admissible variant"
+    )
+    sets = {name: cases for name, cases in named if name != "in-corpus"}
+    print(f"{'profile, unsure_below':>34} " + " ".join(f"{n:>14}" for n in sets))
+    for profile in DECIDING:
+        for below in (UNSURE_BELOW, 0.8):
+            cells = []
+            for cases in sets.values():
+                silent, other = decisions(PROFILES / profile, cases, heads["both"], below)
+                cells.append(f"{silent:.1%} / {other:.1%}")
+            label = f"{profile.removesuffix('.yaml')}, {below}"
+            print(f"{label:>34} " + " ".join(f"{c:>14}" for c in cells))
 
 
 if __name__ == "__main__":
