@@ -161,6 +161,39 @@ def test_cached_pieces_give_the_tokenizers_own_ids() -> None:
     assert len(embedder.pieces) > 1000
 
 
+def test_ascii_pieces_are_wordpieced_in_python_exactly_as_the_tokenizer_does(
+    tmp_path: Path,
+) -> None:
+    """BERT's uncased pipeline redone for printable ASCII: the same ids on random pieces of
+    every printable character (punctuation runs, `##` typed in, words past 100 characters),
+    and pieces with `[` (where [CLS] and the like are matched) left to the tokenizer."""
+    import random
+
+    from gateway.routing.embedding import StaticEmbedding, default_embedding, derive, load
+
+    embedder = default_embedding()
+    assert embedder is not None and embedder.vocab is not None
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(33, 127) if c != ord("[")] + ["##", "un", "able", "é"]
+    pieces = ["".join(rng.choices(alphabet, k=rng.randrange(1, 25))) for _ in range(5000)]
+    pieces += ["a" * 100, "a" * 101, "x" + "able" * 30, "[CLS]", "[UNK]x", "Hello,world!"]
+    pieces = list(dict.fromkeys(pieces))  # distinct, as `token_ids` asks for them
+    ids = embedder._encode(pieces)
+    assert ids == {p: embedder.tokenizer.encode(p, add_special_tokens=False).ids for p in pieces}
+    python = [p for p in pieces if "[" not in p and p.isascii()]
+    assert len(python) > 4000  # most went the Python way, and the others still came out right
+    without = StaticEmbedding(embedder.tokenizer, embedder.vectors, embedder.digest)
+    assert without._encode(pieces) == ids  # the tokenizer alone (a vocabulary not BERT's)
+    # a pipeline that is not BERT's uncased one is never redone in Python
+    for name in ("vectors.npy", "tokenizer.json"):
+        (tmp_path / name).write_bytes((derive() / name).read_bytes())
+    assert load(tmp_path).vocab is not None
+    document = json.loads((tmp_path / "tokenizer.json").read_text())
+    document["normalizer"]["lowercase"] = False
+    (tmp_path / "tokenizer.json").write_text(json.dumps(document))
+    assert load(tmp_path).vocab is None
+
+
 def test_derive_writes_the_vectors_whole_or_not_at_all(tmp_path: Path) -> None:
     from gateway.routing.embedding import derive, load
 
