@@ -39,7 +39,8 @@ SEPARATOR_CANDIDATES = "\n\t"
 DIGITS = "0123456789"
 ZEROS = bytes.maketrans(DIGITS[1:].encode(), b"0" * 9)  # ASCII digits never occur inside a
 # UTF-8 sequence for another character, so the bytes can be rewritten as they are
-CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full
+CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full,
+# keeping those of the text being counted
 CACHED_LINE_CHARS = 2_000_000  # characters of whole lines remembered (2-8 MB), as well
 LONGEST_LINE = 4096  # characters; a longer line is summed from its pieces, not remembered
 
@@ -139,18 +140,23 @@ class PieceCounter:
         try:
             return sum(map(known.__getitem__, pieces))
         except KeyError:  # pieces not seen yet (or the cache just restarted)
-            fresh = self._encode([p for p in dict.fromkeys(pieces) if p not in known])
+            fresh = self._encode(list(set(pieces).difference(known)))
+            if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
+                kept = {p: n for p in pieces if (n := known.get(p)) is not None}
+                known.clear()
+                known.update(kept)
+            known.update(fresh)
+        try:  # the sum in C again: on a long text, a loop in Python costs more than the BPE
+            return sum(map(known.__getitem__, pieces))
+        except KeyError:
+            # forgotten meanwhile: a long prompt is counted in a worker thread while the
+            # event loop counts others, and either may restart the cache
             total = 0
             for p in pieces:
                 n = fresh.get(p)
                 if n is None and (n := known.get(p)) is None:
-                    # forgotten meanwhile: a long prompt is counted in a worker thread
-                    # while the event loop counts others, and either may restart the cache
                     n = fresh[p] = self._encode([p])[p]
                 total += n
-            if len(known) + len(fresh) > CACHED_PIECES:
-                known.clear()
-            known.update(fresh)
             return total
 
     def _plain(self, piece: str) -> bool:

@@ -97,7 +97,8 @@ def test_the_cache_restarts_when_full_and_counts_stay_exact(
     assert counter is not None
     for text in ["a b c", "bc c b a", "c c c", "b bc a b", "a b"]:
         assert counter(text) == whole(tok, text)
-        assert len(counter.known) <= 3
+        # a restart keeps what the text being counted has
+        assert len(counter.known) <= max(3, len(set(counter.pieces(text))))
 
 
 def test_other_shapes_are_counted_whole() -> None:
