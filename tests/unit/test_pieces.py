@@ -10,7 +10,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from gateway.routing import pieces as pieces_module
-from gateway.routing.pieces import PieceCounter, glue, lines
+from gateway.routing.pieces import PieceCounter, glue, split_lines
 from quantgate.gguf_tokenizer import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED
 from tests.unit.sentencepiece import tokenizer
 
@@ -190,10 +190,10 @@ def test_lines_are_remembered_whole_within_bounds(monkeypatch: pytest.MonkeyPatc
 
 
 def test_lines_and_the_runs_of_newlines_between_them() -> None:
-    assert lines("") == []
-    assert lines("a") == ["a"]
-    assert lines("\n\na b\n\tc\n\n\n") == ["\n\n", "a b", "\n", "\tc", "\n\n\n"]
+    assert split_lines("") == []
+    assert split_lines("a") == ["a"]
+    assert split_lines("\n\na b\n\tc\n\n\n") == ["\n\n", "a b", "\n", "\tc", "\n\n\n"]
     rng = random.Random(2)
     for _ in range(500):
         text = "".join(rng.choices(["a", "\n", " ", "\t"], k=rng.randrange(15)))
-        assert lines(text) == [p for p in re.split("(\n+)", text) if p]
+        assert split_lines(text) == [p for p in re.split("(\n+)", text) if p]
