@@ -123,20 +123,9 @@ class StaticEmbedding:
             whole = vocab.get(word)
             if whole is not None:
                 ids.append(whole)
-                continue
-            parts, start, n = [], 0, len(word)
-            while start < n and n <= WORD_CHARS:
-                end = n
-                while end > start:
-                    found = vocab.get(word[start:end] if start == 0 else "##" + word[start:end])
-                    if found is not None:
-                        break
-                    end -= 1
-                else:
-                    break  # no entry fits here: the word is unknown
-                parts.append(found)
-                start = end
-            ids.extend(parts if start == n and n <= WORD_CHARS else [vocab[UNKNOWN]])
+            else:
+                parts = _longest_first(vocab, word) if len(word) <= WORD_CHARS else []
+                ids.extend(parts or [vocab[UNKNOWN]])
         return ids
 
     def embed(self, text: str) -> Any:
@@ -149,6 +138,22 @@ class StaticEmbedding:
         mean = numpy.add.reduce(self.vectors.take(ids, axis=0), axis=0) / len(ids)
         norm = float(numpy.sqrt(mean @ mean))
         return mean / norm if norm else mean
+
+
+def _longest_first(vocab: dict[str, int], word: str) -> list[int]:
+    """WordPiece's split of `word`: at each place the longest vocabulary entry (`##` past
+    the first place), or [] when some place has none."""
+    parts, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            found = vocab.get(word[start:end] if start == 0 else "##" + word[start:end])
+            if found is not None:
+                break
+        else:
+            return []
+        parts.append(found)
+        start = end
+    return parts
 
 
 def derive(cache_dir: Path | None = None) -> Path:
