@@ -66,8 +66,8 @@ def design(x_train: Features, y_train: list[int]) -> Design:
         (n for n in names if n.startswith("word:")), key=lambda n: -scores[vocab.vocabulary_[n]]
     )[:WORDS]
     keep = {n for n in names if not n.startswith("word:")} | set(words)
-    cut = Design(None, keep).cut(x_train)
-    return Design(DictVectorizer().fit(cut), keep)
+    kept = [{k: v for k, v in r.items() if k in keep} for r in x_train]
+    return Design(DictVectorizer().fit(kept), keep)
 
 
 def labelled(rows: list[Example]) -> tuple[Features, list[int]]:
