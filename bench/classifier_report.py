@@ -99,17 +99,18 @@ def rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def decisions(
-    path: Path, cases: list[tuple[str, dict[str, Any]]], classifier: Classifier, below: float
-) -> tuple[float, float]:
-    """What the labels are worth to routing: each prompt routed by `path`'s profile with the
-    classifier (`routing.unsure_below` = `below`), against the route its true class gets. The
-    shares of prompts sent to another variant than the true class's: one below the profile's
-    tolerance for the true class (silent quality loss), and one within it (served at another
-    cost)."""
+def router_for(path: Path, classifier: Classifier, below: float) -> Router:
+    """`path`'s profile's router, with `routing.unsure_below` = `below`."""
     profile = load_profile(path)
     routing = profile.routing.model_copy(update={"unsure_below": below})
-    router = Router(profile.model_copy(update={"routing": routing}), classifier=classifier)
+    return Router(profile.model_copy(update={"routing": routing}), classifier=classifier)
+
+
+def decisions(router: Router, cases: list[tuple[str, dict[str, Any]]]) -> tuple[float, float]:
+    """What the labels are worth to routing: each prompt routed with the classifier, against
+    the route its true class gets. The shares of prompts sent to another variant than the
+    true class's: one below the profile's tolerance for the true class (silent quality loss),
+    and one within it (served at another cost)."""
     silent = other = 0
     for label, body in cases:
         got = router.route(body, Hints()).decision
@@ -235,8 +236,9 @@ def main() -> None:
     for profile in DECIDING:
         for below in (UNSURE_BELOW, 0.8):
             cells = []
+            router = router_for(PROFILES / profile, heads["both"], below)
             for cases in sets.values():
-                silent, other = decisions(PROFILES / profile, cases, heads["both"], below)
+                silent, other = decisions(router, cases)
                 cells.append(f"{silent:.1%} / {other:.1%}")
             label = f"{profile.removesuffix('.yaml')}, {below}"
             print(f"{label:>34} " + " ".join(f"{c:>14}" for c in cells))

@@ -123,9 +123,10 @@ def fit(data_dir: Path | None = None, out: Path = OUT) -> dict[str, Any]:
     examples = build(data_dir)
     train, dev = split(examples, "train"), split(examples, "dev")
     x_train, y_train = labelled(train)
+    x_dev, y_dev = labelled(dev)
     d = design(x_train, y_train)
     pool = train + dev  # selection and the final fit on train + dev pooled
-    x, y = labelled(pool)
+    x, y = x_train + x_dev, y_train + y_dev
     names = list(d.vec.get_feature_names_out())
 
     def head(model: Any, vectors: Any = None, scale: float = 0.0) -> dict[str, Any]:

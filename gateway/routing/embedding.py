@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import io
 import json
 import logging
 import re
@@ -184,12 +185,13 @@ def load(folder: Path) -> StaticEmbedding:
     import numpy
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    text = (folder / "tokenizer.json").read_text()  # read once: built, then checked below
+    tokenizer = Tokenizer.from_str(text)
     tokenizer.no_truncation()
     tokenizer.no_padding()
     raw = (folder / "vectors.npy").read_bytes()
-    vectors = numpy.load(folder / "vectors.npy").astype(numpy.float32)
-    document = json.loads((folder / "tokenizer.json").read_text())
+    vectors = numpy.load(io.BytesIO(raw)).astype(numpy.float32)
+    document = json.loads(text)
     model = document["model"]
     bert = (
         document["normalizer"] == BERT_UNCASED["normalizer"]
