@@ -22,6 +22,11 @@ import httpx
 from yarl import URL
 
 BROKEN = (httpx.HTTPError, aiohttp.ClientError)  # what reading a reply's body can raise
+# a pooled connection idle longer than this is not reused: the engines' servers (uvicorn, in
+# llama-cpp-python and vLLM) close theirs after 5 s idle, and a request written as the server
+# closes fails ("Can not write request body": a 502, seen in CI on a loaded machine); aiohttp's
+# own default, 15 s, left that window open
+KEEPALIVE_S = 2.0
 
 
 class Incoming(Protocol):
@@ -83,7 +88,7 @@ class AiohttpSender:
     ) -> Incoming:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit),
+                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=KEEPALIVE_S),
                 # no Accept-Encoding: an upstream answers uncompressed, and a relay that must
                 # parse every event does not inflate them first
                 skip_auto_headers=("Accept-Encoding",),
