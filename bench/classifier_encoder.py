@@ -6,7 +6,7 @@ shipped head always, or only when the shipped classifier is unsure (a cascade).
 The heads with the encoder are fitted the way `training/train.py` fits the shipped ones (the
 same corpus, the same features, C and scale chosen across phrasing families) and scored on
 the same sets as bench/classifier_report.py: the in-corpus test split, the independent set
-and the three fresh sets, none of them fitted on. Also printed: how often the cascade runs
+and the fresh sets, none of them fitted on. Also printed: how often the cascade runs
 the encoder, and the encoder's time for one prompt and memory, on this machine.
 
 The encoder runs in the `quantize` managed environment (torch CPU, transformers; made on
@@ -103,7 +103,7 @@ def compare(data_dir: Path | None, thresholds: list[float]) -> None:
     import numpy
     from sklearn.metrics import f1_score
 
-    from bench.classifier_report import FRESH, FRESH2, FRESH3, independent
+    from bench.classifier_report import HELD_OUT, independent
     from gateway.routing.classifier import Classifier
     from gateway.routing.embedding import PACKAGE, default_embedding
     from gateway.routing.features import features, window
@@ -119,10 +119,7 @@ def compare(data_dir: Path | None, thresholds: list[float]) -> None:
     pool = train + dev
     sets: dict[str, list[tuple[str, dict[str, Any]]]] = {
         "in-corpus": [(e.label, e.request()) for e in split(examples, "test")],
-        "independent": independent(),
-        "fresh": independent(FRESH),
-        "fresh2": independent(FRESH2),
-        "fresh3": independent(FRESH3),
+        **{name: independent(path) for name, path in HELD_OUT.items()},
     }
     texts = [window(e.request()) for e in pool]
     for cases in sets.values():

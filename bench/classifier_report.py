@@ -6,6 +6,11 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
+- fresh..fresh4: smaller sets written the same way, each committed before a change it checks.
+
+The independent set's labels are checked against a second, blind labelling (how far they agree
+is the ceiling a classifier can be held to); the shipped classifier is also scored against the
+second labels and on the prompts both labellings agree on.
 
 Targets: independent macro-F1 >= 0.90 with no class below 0.80; in-corpus macro-F1 >= 0.95.
 Also: how often the classifier is unsure (the policy then also requires the runner-up class's
@@ -35,18 +40,31 @@ from quantgate.profile.schema import UNSURE_BELOW
 from quantgate.vocabulary import TASKS
 from training.corpus import build, split
 
-INDEPENDENT = Path(__file__).with_name("data") / "classifier_independent.jsonl"
-# written after the corpus (training/written.py) was frozen, by someone who had read the
-# independent set's errors but not fitted on these: 10 prompts per class, a check of the
-# independent figure's optimism
-FRESH = Path(__file__).with_name("data") / "classifier_fresh.jsonl"
-# written before the classifier's structure features and corpus were last changed (session 7,
-# committed first), by someone who had read the classifier's errors on the sets above: 15
-# prompts per class, the check on whatever that change fitted to
-FRESH2 = Path(__file__).with_name("data") / "classifier_fresh2.jsonl"
-# written before the written phrasings for reasoning and general were widened (session 8,
-# committed first): 10 prompts per class
-FRESH3 = Path(__file__).with_name("data") / "classifier_fresh3.jsonl"
+DATA = Path(__file__).with_name("data")
+INDEPENDENT = DATA / "classifier_independent.jsonl"
+# the sets nothing is fitted on, in the order they were written; each fresh set was committed
+# before the change it checks
+HELD_OUT = {
+    "independent": INDEPENDENT,
+    # written after the corpus (training/written.py) was frozen, by someone who had read the
+    # independent set's errors but not fitted on these: 10 prompts per class, a check of the
+    # independent figure's optimism
+    "fresh": DATA / "classifier_fresh.jsonl",
+    # written before the classifier's structure features and corpus were last changed
+    # (session 7), by someone who had read the classifier's errors on the sets above: 15
+    # prompts per class, the check on whatever that change fitted to
+    "fresh2": DATA / "classifier_fresh2.jsonl",
+    # written before the written phrasings for reasoning and general were widened (session 8):
+    # 10 prompts per class
+    "fresh3": DATA / "classifier_fresh3.jsonl",
+    # written before the reasoning, dialogue and general phrasings were widened again
+    # (session 11), after a blind second labelling of the independent set: 10 per class
+    "fresh4": DATA / "classifier_fresh4.jsonl",
+}
+# the independent set labelled a second time (session 11), from the class definitions in
+# quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
+# labels hidden), one label per prompt in the file's order: how far the labels themselves agree
+SECOND_LABELS = DATA / "classifier_independent.second_labels.json"
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 # the demo's measured rules, and an 8B model's priors (Qllm-Eval), where the classes differ most
 DECIDING = ("demo-llamacpp.yaml", "example-gpu-llama3-8b.yaml")
@@ -159,10 +177,7 @@ def main() -> None:
     results = []
     named = [
         ("in-corpus", [(e.label, e.request()) for e in corpus]),
-        ("independent", independent()),
-        ("fresh", independent(FRESH)),
-        ("fresh2", independent(FRESH2)),
-        ("fresh3", independent(FRESH3)),
+        *((name, independent(path)) for name, path in HELD_OUT.items()),
     ]
     for name, cases in named:
         for stage, classifier in heads.items():
@@ -227,6 +242,9 @@ def main() -> None:
     low = [f"{c} {f:.2f}" for c, f in zip(labels, scores, strict=True) if f < CLASS_FLOOR]
     verdict = "met" if not low else "NOT met: " + ", ".join(low)
     print(f"independent: every class F1 >= {CLASS_FLOOR} ({verdict})")
+    agreement(
+        per_class["independent/both"], next(r for r in results if r.name == "independent/both")
+    )
     print(
         "\ndecisions (shipped classifier, profiles' tolerance): prompts sent below the tolerance "
         "for their true class (silent loss) / to another admissible variant"
@@ -242,6 +260,38 @@ def main() -> None:
                 cells.append(f"{silent:.1%} / {other:.1%}")
             label = f"{profile.removesuffix('.yaml')}, {below}"
             print(f"{label:>34} " + " ".join(f"{c:>14}" for c in cells))
+
+
+def agreement(shipped: Any, result: Result) -> None:
+    """The independent labels against a second, blind labelling: the ceiling a classifier
+    can be held to, and the shipped classifier on the prompts both labellings agree on."""
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
+    second = json.loads(SECOND_LABELS.read_text())
+    first = result.truth
+    labels = list(TASKS)
+    kappa = cohen_kappa_score(first, second)
+    macro = f1_score(first, second, labels=labels, average="macro")
+    per = f1_score(first, second, labels=labels, average=None)
+    same = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a == b]
+    agreed = f1_score(
+        [first[i] for i in same],
+        [result.predicted[i] for i in same],
+        labels=labels,
+        average="macro",
+    )
+    print(
+        f"\nlabels: a second, blind labelling of the independent set agrees on "
+        f"{len(same) / len(first):.1%} (macro-F1 {macro:.3f} against the first, kappa "
+        f"{kappa:.3f}); per class "
+        + ", ".join(f"{c} {f:.2f}" for c, f in zip(labels, per, strict=True))
+    )
+    against = f1_score(second, result.predicted, labels=labels, average="macro")
+    print(
+        f"shipped classifier: macro-F1 {against:.3f} "
+        f"against the second labelling, {agreed:.3f} on the {len(same)} prompts both agree on "
+        f"(against the first: {sum(shipped) / len(shipped):.3f})"
+    )
 
 
 if __name__ == "__main__":
