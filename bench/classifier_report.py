@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh..fresh4: smaller sets written the same way, each committed before a change it checks.
+- fresh4: a smaller set written the same way, committed before the change it checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
 is the ceiling a classifier can be held to); the shipped classifier is also scored against the
@@ -42,21 +42,11 @@ from training.corpus import build, split
 
 DATA = Path(__file__).with_name("data")
 INDEPENDENT = DATA / "classifier_independent.jsonl"
-# the sets nothing is fitted on, in the order they were written; each fresh set was committed
+# the sets nothing is fitted on, in the order they were written; a fresh set is committed
 # before the change it checks
 HELD_OUT = {
     "independent": INDEPENDENT,
-    # written after the corpus (training/written.py) was frozen, by someone who had read the
-    # independent set's errors but not fitted on these: 10 prompts per class, a check of the
-    # independent figure's optimism
-    "fresh": DATA / "classifier_fresh.jsonl",
-    # written before the classifier's structure features and corpus were last changed
-    # (session 7), by someone who had read the classifier's errors on the sets above: 15
-    # prompts per class, the check on whatever that change fitted to
-    "fresh2": DATA / "classifier_fresh2.jsonl",
-    # written before the written phrasings for reasoning and general were widened (session 8):
-    # 10 prompts per class
-    "fresh3": DATA / "classifier_fresh3.jsonl",
+    # (the fresh sets of sessions 5, 7 and 8 are training data now: training/data/natural.jsonl)
     # written before the reasoning, dialogue and general phrasings were widened again
     # (session 11), after a blind second labelling of the independent set: 10 per class
     "fresh4": DATA / "classifier_fresh4.jsonl",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -19,6 +20,11 @@ from typing import Any
 
 from quantgate.data import csv_rows, data_dir, json_file, jsonl
 from training.written import GENERATORS
+
+# prompts written one by one, the way people write them (not composed from phrasings): 315,
+# 35 a class; they were the fresh test sets of sessions 5, 7 and 8 before they became training
+# data (session 11). Split by hash like every record.
+NATURAL = Path(__file__).with_name("data") / "natural.jsonl"
 
 SPLITS = ("train", "dev", "test")
 PER_CLASS = 640  # cap, so that no class dominates
@@ -70,6 +76,9 @@ def build(directory: Path | None = None) -> list[Example]:
             examples.append(Example(label, f"written:{label}:{i}", **_fields(body)))
         rng.shuffle(examples)
         out += examples[:PER_CLASS]
+    for i, line in enumerate(NATURAL.read_text().splitlines()):  # after the cap: all of them
+        row = json.loads(line)
+        out.append(Example(row["label"], f"written:natural:{i}", **_fields(row)))
     return out
 
 
