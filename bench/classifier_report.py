@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4, fresh5: smaller sets written the same way, each committed before the change it
+- fresh4..fresh6: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -53,6 +53,8 @@ HELD_OUT = {
     "fresh4": DATA / "classifier_fresh4.jsonl",
     # written before more natural prompts were written for training (session 11): 10 per class
     "fresh5": DATA / "classifier_fresh5.jsonl",
+    # written before a third batch of natural training prompts (session 11): 10 per class
+    "fresh6": DATA / "classifier_fresh6.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
