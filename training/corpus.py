@@ -21,8 +21,8 @@ from typing import Any
 from quantgate.data import csv_rows, data_dir, json_file, jsonl
 from training.written import GENERATORS
 
-# prompts written one by one, the way people write them (not composed from phrasings): 587;
-# 315 were the fresh test sets of sessions 5, 7 and 8, 272 were written for training (session
+# prompts written one by one, the way people write them (not composed from phrasings): 773;
+# 315 were the fresh test sets of sessions 5, 7 and 8, 458 were written for training (session
 # 11). Split by hash like every record.
 NATURAL = Path(__file__).with_name("data") / "natural.jsonl"
 
