@@ -21,9 +21,9 @@ from typing import Any
 from quantgate.data import csv_rows, data_dir, json_file, jsonl
 from training.written import GENERATORS
 
-# prompts written one by one, the way people write them (not composed from phrasings): 773;
-# 315 were the fresh test sets of sessions 5, 7 and 8, 458 were written for training (session
-# 11). Split by hash like every record.
+# prompts written one by one, the way people write them (not composed from phrasings): 759;
+# 301 were the fresh test sets of sessions 5, 7 and 8, 458 were written for training (session
+# 11). Split by hash like every record; none is a test prompt (tests/unit/test_classifier.py).
 NATURAL = Path(__file__).with_name("data") / "natural.jsonl"
 
 SPLITS = ("train", "dev", "test")

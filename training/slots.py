@@ -104,7 +104,7 @@ CAPITALS = [
 ]  # fmt: skip
 
 ELEMENTS = [
-    ("Gold", "Au"), ("Silver", "Ag"), ("Iron", "Fe"), ("Sodium", "Na"), ("Potassium", "K"),
+    ("Nickel", "Ni"), ("Silver", "Ag"), ("Cobalt", "Co"), ("Sodium", "Na"), ("Potassium", "K"),
     ("Lead", "Pb"), ("Copper", "Cu"), ("Tin", "Sn"), ("Mercury", "Hg"), ("Oxygen", "O"),
     ("Helium", "He"), ("Carbon", "C"), ("Neon", "Ne"), ("Zinc", "Zn"), ("Calcium", "Ca"),
 ]  # fmt: skip
@@ -144,7 +144,7 @@ REVIEWS = [
 ]  # fmt: skip
 
 WORKS = [
-    "Pride and Prejudice", "War and Peace", "The Odyssey", "Don Quixote", "Hamlet",
+    "Emma", "War and Peace", "The Odyssey", "Don Quixote", "Hamlet",
     "Moby-Dick", "The Divine Comedy", "Crime and Punishment", "Things Fall Apart",
     "The Tale of Genji", "Frankenstein", "The Great Gatsby", "Les Misérables", "Beloved",
 ]  # fmt: skip
@@ -198,7 +198,7 @@ HOWTO = [
     "What's a good way to learn a new language as an adult?", "How often should I water a cactus?",
     "Can you suggest a few board games for four people?", "How do I negotiate a higher salary?",
     "What should I pack for a week of hiking?", "How can I save money on groceries?",
-    "Recommend some podcasts about history.", "How do I clean a cast iron pan?",
+    "Recommend some podcasts about history.", "How do I descale a kettle?",
     "What are good houseplants for a dark apartment?", "Plan a three-day trip to Rome for me.",
     "How do I stop procrastinating?", "What can I cook with eggs, spinach and rice?",
     "Give me ideas for a date night at home.", "How do I prepare for a long flight?",
@@ -229,7 +229,7 @@ FOLLOW_UPS = [
 ]  # fmt: skip
 
 CHAT_ASIDES = [
-    "Thanks, that was really helpful!", "Good morning! How are you today?", "Tell me a joke.",
+    "Thanks, that was really helpful!", "Hi there! How is your day going?", "Tell me a joke.",
     "I'm bored. Talk to me about anything.", "Let's play twenty questions. You start.",
     "Can you cheer me up? Rough day.", "Nice talking to you, bye!", "What did you mean by that?",
 ]  # fmt: skip

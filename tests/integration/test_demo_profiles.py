@@ -369,7 +369,9 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
 
     # a general prompt goes to a variant within tolerance by the profile's evidence: measured
     # where the profile holds measurements for general/short (the llama.cpp demo does)
-    general = [{"role": "user", "content": "Hello there, my friend. Tell me about Paris."}]
+    # an open request the classifier reads as general with confidence (test_clear_cases): a
+    # greeting in front of it puts it on the general/dialogue line, which retraining moves
+    general = [{"role": "user", "content": "Tell me about the history of Paris."}]
     raw = client.chat.completions.with_raw_response.create(
         model=MODEL, messages=general, max_tokens=8, temperature=0
     )

@@ -61,6 +61,7 @@ def user(text: str) -> dict[str, object]:
             },
             "dialogue",
         ),
+        (user("Tell me about the history of Paris."), "general"),
     ],
 )
 def test_clear_cases(body: dict[str, object], task: str) -> None:
@@ -245,3 +246,34 @@ def test_the_one_table_sum_is_the_second_heads_own_scores() -> None:
         got = classifier._second_scores(text, feats)
         assert got == pytest.approx(expected, abs=1e-5), body
     assert classifier._second_scores("", {}) == pytest.approx(list(classifier.second.bias))
+
+
+def _text(body: dict[str, object]) -> str:
+    """A request's words, compared case- and spacing-blind."""
+    if "prompt" in body:
+        text = str(body["prompt"])
+    else:
+        text = " ".join(str(m["content"]) for m in body["messages"])  # type: ignore[attr-defined]
+    return " ".join(text.lower().split())
+
+
+def test_no_test_prompt_is_in_the_training_corpus() -> None:
+    """The independent and fresh sets are never fitted on: none of their prompts is among the
+    corpus's, however it was written (the natural prompts were test sets once)."""
+    held_out = Path(__file__).parents[2] / "bench" / "data"
+    tests = {
+        _text(json.loads(line))
+        for path in held_out.glob("classifier_*.jsonl")
+        for line in path.read_text().splitlines()
+        if line.strip()
+    }
+    assert len(tests) > 600  # the independent set and the fresh ones were all read
+    assert not tests & {_text(e.request()) for e in build()}
+
+
+def test_natural_prompts_are_labelled_with_known_tasks() -> None:
+    from training.corpus import NATURAL
+
+    rows = [json.loads(line) for line in NATURAL.read_text().splitlines()]
+    assert {r["label"] for r in rows} == set(TASKS)
+    assert all(("prompt" in r) != ("messages" in r) for r in rows)
