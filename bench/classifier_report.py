@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh6: smaller sets written the same way, each committed before the change it
+- fresh4..fresh7: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -55,6 +55,8 @@ HELD_OUT = {
     "fresh5": DATA / "classifier_fresh5.jsonl",
     # written before a third batch of natural training prompts (session 11): 10 per class
     "fresh6": DATA / "classifier_fresh6.jsonl",
+    # written before a fourth batch, mostly general prompts (session 11): 10 per class
+    "fresh7": DATA / "classifier_fresh7.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
