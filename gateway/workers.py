@@ -76,6 +76,7 @@ def serve_workers(
                 "served_models": supervisor.served_models,
                 "ports": supervisor.ports,
                 "logs": {n: str(s["log"]) for n, s in supervisor.status().items()},
+                "unsupported": supervisor.unsupported,
             }
             threading.Thread(
                 target=anyio.run, args=(_supervise, supervisor, board), daemon=True
@@ -130,7 +131,14 @@ def create_worker_app() -> FastAPI:
     if spec["engines"] is not None:
         e = spec["engines"]
         board = EngineBoard(Path(e["board"]), e["variants"], e["workers"])
-        engines = WorkerEngines(board, e["endpoints"], e["served_models"], e["logs"], e["ports"])
+        engines = WorkerEngines(
+            board,
+            e["endpoints"],
+            e["served_models"],
+            e["logs"],
+            e["ports"],
+            unsupported=e["unsupported"],
+        )
     return create_app(profile, settings, supervisor=engines, router=Router(profile, counter))
 
 

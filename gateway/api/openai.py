@@ -66,10 +66,12 @@ async def models(request: Request) -> dict[str, Any]:
     state: GatewayState = request.app.state.gateway
     profile = state.profile
     created = state.started
+    absent = state.supervisor.unsupported if state.supervisor is not None else {}
     data = [_model_card(profile.model, created, None, profile.variant(profile.default_variant))]
     data += [
         _model_card(f"{profile.model}@{v.name}", created, profile.model, v)
         for v in profile.variants
+        if v.name not in absent  # this machine cannot run it
     ]
     return {"object": "list", "data": data}
 
@@ -112,8 +114,13 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             c.variant for c in planned.routed.decision.candidates if c.status == "unhealthy"
         ]
     if not candidates:
+        absent = state.supervisor.unsupported if state.supervisor is not None else {}
+        why = "; ".join(
+            f"{n} is not run on this machine: {absent[n]}" for n in skipped if n in absent
+        )
         raise UpstreamUnavailable(
             f"no variant of `{model}` is up (down or restarting: {', '.join(skipped)})"
+            + (f"; {why}" if why else "")
         )
     # the gateway always asks for usage in streams (for its metrics); a client that did not
     # ask does not get the extra chunk

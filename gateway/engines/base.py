@@ -29,6 +29,7 @@ class Engines(Protocol):
 
     busy: Callable[[str], bool]  # set by the app: requests in flight on a variant?
     recovered: Callable[[str], None]  # set by the app: a restarted engine is healthy again
+    unsupported: dict[str, str]  # managed variants this machine cannot run: name -> why
 
     @property
     def endpoints(self) -> dict[str, str]: ...

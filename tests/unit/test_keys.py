@@ -7,6 +7,7 @@ import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -110,6 +111,8 @@ def test_the_keys_file_is_json_a_person_can_read(tmp_path: Path) -> None:
 
 
 class _Supervisor:
+    unsupported: ClassVar[dict[str, str]] = {}
+
     def healthy(self, name: str) -> bool:
         return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -15,7 +16,8 @@ from tests.unit.fakes import FakeUpstreams, down
 
 pytestmark = pytest.mark.anyio
 
-CHAT = {"model": "demo", "messages": [{"role": "user", "content": "one two three"}]}
+# three words (the fake upstream counts words as tokens) that the classifier reads as general
+CHAT = {"model": "demo", "messages": [{"role": "user", "content": "tell me more"}]}
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -97,6 +99,8 @@ async def test_failures_failovers_and_errors_are_counted(make_app, upstreams) ->
 
 async def test_variant_info_and_health(make_app) -> None:
     class Supervisor:
+        unsupported: ClassVar[dict[str, str]] = {}
+
         def healthy(self, name: str) -> bool:
             return name != "w8"
 

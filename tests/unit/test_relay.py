@@ -186,6 +186,7 @@ async def test_served_model_is_discovered_when_not_configured(
 class _Supervisor:
     def __init__(self, down: set[str]) -> None:
         self.down = down
+        self.unsupported: dict[str, str] = {}
 
     def healthy(self, name: str) -> bool:
         return name not in self.down
