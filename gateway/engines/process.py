@@ -98,6 +98,12 @@ class EngineProcess:
             return "(no log)"
         return "".join(b.decode("utf-8", "replace") for b in tail).rstrip()
 
+    def terminate(self) -> None:
+        """SIGTERM the engine's process group (and SIGCONT, for a stopped one); no wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            _signal_group(self.proc.pid, signal.SIGCONT)
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the engine's process group, SIGKILL it if it lingers.
 

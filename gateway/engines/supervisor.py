@@ -253,7 +253,11 @@ class Supervisor:
         log.info("variant %s: healthy again after restart #%d", name, slot.restarts)
 
     def stop(self) -> None:
+        """Every engine told at once, then each waited for (SIGKILL after 10 s): an engine
+        that ignores SIGTERM (vLLM while it starts) costs 10 s, not 10 s each."""
         self._stopping = True
+        for slot in self._slots.values():
+            slot.process.terminate()
         for slot in self._slots.values():
             slot.process.stop()
             slot.state = State.STOPPED

@@ -54,6 +54,7 @@ def serve(
 
     profile = load_profile(profile_path)
     _raise_open_files_limit()  # two sockets per relayed stream: 1000 streams pass 1024
+    _exit_on_sigterm()  # until uvicorn takes the signal over: engines are stopped on the way out
     given = {"host": host, "port": port, "workers": workers}
     settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     logs.configure(settings.log_level, settings.log_format)
@@ -104,6 +105,16 @@ def serve(
     finally:
         if supervisor is not None:
             supervisor.stop()
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM exits through `finally`, which stops the engines. By default it kills the
+    process at once, and an engine still starting (vLLM's API server ignores SIGTERM then)
+    outlives the gateway, holding its memory and port."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _raise_open_files_limit() -> None:
