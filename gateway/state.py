@@ -54,6 +54,11 @@ class GatewayState:
         if self.router is None:
             self.router = Router(self.profile)
 
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """Managed variants this machine cannot run: name -> why (none without engines)."""
+        return self.supervisor.unsupported if self.supervisor is not None else {}
+
     def healthy(self, variant: str) -> bool:
         """False while the supervisor knows the variant's engine is down or restarting, or
         while the variant is ejected for failing request after request."""

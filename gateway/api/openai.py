@@ -66,7 +66,7 @@ async def models(request: Request) -> dict[str, Any]:
     state: GatewayState = request.app.state.gateway
     profile = state.profile
     created = state.started
-    absent = state.supervisor.unsupported if state.supervisor is not None else {}
+    absent = state.unsupported
     data = [_model_card(profile.model, created, None, profile.variant(profile.default_variant))]
     data += [
         _model_card(f"{profile.model}@{v.name}", created, profile.model, v)
@@ -114,7 +114,7 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
             c.variant for c in planned.routed.decision.candidates if c.status == "unhealthy"
         ]
     if not candidates:
-        absent = state.supervisor.unsupported if state.supervisor is not None else {}
+        absent = state.unsupported
         why = "; ".join(
             f"{n} is not run on this machine: {absent[n]}" for n in skipped if n in absent
         )

