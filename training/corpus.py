@@ -436,14 +436,14 @@ def _general(root: Path, rng: random.Random) -> Iterator[Example]:
             yield Example(
                 "general", f"lambada:{i}", messages=_user(rng.choice(asks).format(t=text))
             )
-    for i in rng.sample(range(len(rows)), 120):  # short fragments: a few words, no task
+    # short fragments, a few words and no task, as text to continue (completion form only: a
+    # chat message of a few words is talk, and these taught greetings to read as general)
+    for i in rng.sample(range(len(rows)), 120):
         words = rows[i]["text"].split()
         start = rng.randrange(max(1, len(words) - 8))
         text = " ".join(words[start : start + rng.randrange(1, 7)])
-        if rng.random() < 0.5:
-            yield Example("general", f"lambada-short:{i}", prompt=text)
-        else:
-            yield Example("general", f"lambada-short:{i}", messages=_user(text))
+        rng.random()  # the draw that once chose chat or completion: what follows is unchanged
+        yield Example("general", f"lambada-short:{i}", prompt=text)
     for q in (
         _mt_bench(root, "stem") + _mt_bench(root, "humanities") + _mt_bench(root, "extraction")
     ):
