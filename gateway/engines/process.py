@@ -15,6 +15,7 @@ import anyio
 import httpx
 
 from gateway.engines.base import LaunchSpec
+from gateway.engines.reaper import Reaper
 from quantgate.errors import EngineError
 
 _PR_SET_PDEATHSIG = 1
@@ -27,11 +28,14 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child
 
 
 class EngineProcess:
-    def __init__(self, name: str, spec: LaunchSpec, port: int, log_path: Path) -> None:
+    def __init__(
+        self, name: str, spec: LaunchSpec, port: int, log_path: Path, reaper: Reaper | None = None
+    ) -> None:
         self.name = name
         self.spec = spec
         self.port = port
         self.log_path = log_path
+        self.reaper = reaper  # told of the process group while it may be alive
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -61,6 +65,8 @@ class EngineProcess:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
+        if self.reaper is not None:
+            self.reaper.watch(self.proc.pid)
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
@@ -112,16 +118,15 @@ class EngineProcess:
         """
         if self.proc is None:
             return
-        if self.proc.poll() is not None:
-            _signal_group(self.proc.pid, signal.SIGKILL)
-            return
-        _signal_group(self.proc.pid, signal.SIGTERM)
-        _signal_group(self.proc.pid, signal.SIGCONT)  # a stopped engine must see the SIGTERM
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout)
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            _signal_group(self.proc.pid, signal.SIGCONT)  # a stopped engine must see it
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout)
+        self._killed()
 
     async def astop(self, grace: float = 10.0) -> None:
         """`stop` for the event loop: waits by polling, never blocking the loop.
@@ -136,7 +141,14 @@ class EngineProcess:
             if not await self._exited(grace):
                 _signal_group(self.proc.pid, signal.SIGKILL)
                 await self._exited(grace)
-        _signal_group(self.proc.pid, signal.SIGKILL)  # children of a dead leader
+        self._killed()
+
+    def _killed(self) -> None:
+        """SIGKILL what is left of the group (children of a dead leader); the reaper forgets it."""
+        assert self.proc is not None
+        _signal_group(self.proc.pid, signal.SIGKILL)
+        if self.reaper is not None:
+            self.reaper.forget(self.proc.pid)
 
     async def _exited(self, within: float) -> bool:
         assert self.proc is not None

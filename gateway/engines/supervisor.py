@@ -26,6 +26,7 @@ import httpx
 
 from gateway.engines.base import LaunchSpec
 from gateway.engines.process import EngineProcess
+from gateway.engines.reaper import Reaper
 from quantgate.errors import EngineError
 
 log = logging.getLogger("quantgate.engines")
@@ -76,8 +77,10 @@ class Supervisor:
         # managed variants whose engine cannot run on this machine (name -> why): never
         # started, never healthy
         self.unsupported = dict(unsupported or {})
+        # takes the engines down if this process dies without stopping them (reaper.py)
+        self.reaper = Reaper()
         self._slots = {
-            name: _Slot(EngineProcess(name, spec, port, log_dir / f"{name}.log"))
+            name: _Slot(EngineProcess(name, spec, port, log_dir / f"{name}.log", self.reaper))
             for name, (spec, port) in specs.items()
         }
         self._stopping = False
@@ -261,3 +264,4 @@ class Supervisor:
         for slot in self._slots.values():
             slot.process.stop()
             slot.state = State.STOPPED
+        self.reaper.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -222,3 +224,75 @@ async def test_the_backoff_starts_over_only_after_a_stable_period(
         assert backoffs == expected
     finally:
         sup.stop()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a dead engine whose new parent has not reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
+    """The process that supervises the engines dies by SIGKILL: its engine ignores SIGTERM
+    (as a vLLM server does while it starts) and has a child of its own (vLLM's engine core);
+    the reaper takes both down."""
+    pids, port = tmp_path / "pids", free_port()
+    engine = tmp_path / "stubborn_engine.py"
+    engine.write_text(
+        "import http.server, os, signal, subprocess, sys\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+        "class Health(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200)\n"
+        "        self.end_headers()\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), Health).serve_forever()\n"
+    )
+    gateway = (
+        "import sys, time, anyio, pathlib\n"
+        "from gateway.engines.base import LaunchSpec\n"
+        "from gateway.engines.supervisor import Supervisor\n"
+        f"spec = LaunchSpec(argv=[sys.executable, {str(engine)!r}], served_model='x', "
+        "memory_bytes=0, ready_path='/health')\n"
+        f"sup = Supervisor({{'a': (spec, {port})}}, pathlib.Path({str(tmp_path)!r}))\n"
+        "anyio.run(sup.start)\n"
+        "print('ready', sup.reaper.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", gateway], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().split()
+        assert ready[:1] == ["ready"], ready
+        reaper = int(ready[1])
+        leader, child = (int(p) for p in pids.read_text().split())
+        assert running(leader) and running(child) and running(reaper)
+        proc.kill()
+        proc.wait(10)
+        time.sleep(1)
+        assert running(leader)  # the death signal (SIGTERM) was ignored: only the reaper helps
+        deadline = time.monotonic() + 30
+        while (running(leader) or running(child)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(leader) and not running(child)
+        assert not running(reaper)
+    finally:
+        proc.kill()
+        for pid in [int(p) for p in pids.read_text().split()] if pids.exists() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_supervisor_that_stops_its_engines_leaves_no_reaper(tmp_path: Path) -> None:
+    sup = Supervisor({"a": mock_engine(free_port())}, tmp_path, FAST)
+    try:
+        anyio.run(sup.start)
+        reaper = sup.reaper.pid
+        assert reaper is not None and running(reaper)
+    finally:
+        sup.stop()
+    assert sup.reaper.pid is None and not running(reaper)
