@@ -97,6 +97,14 @@ class PieceCounter:
         added = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
         return cls(tokenizer, list(tokenizer.get_vocab(with_added_tokens=False)), added)
 
+    def bounds(self, size: int) -> tuple[int, int]:
+        """The fewest and the most tokens a text of `size` UTF-8 bytes counts: at least the
+        special tokens (or 1), at most one more token per byte. In this shape (a space becomes
+        `▁`, nothing else is rewritten, nothing prepended) each token but the special ones
+        stands for at least one byte of the text: a character, or one byte of it when the
+        vocabulary falls back to bytes."""
+        return max(1, self.specials), size + self.specials
+
     def pieces(self, text: str) -> list[str]:
         """`text` cut where no token can span (see the module)."""
         if not any(a in text for a in self._not_simple):

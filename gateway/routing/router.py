@@ -8,7 +8,7 @@ per request with the health and load the gateway knows at that moment.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from gateway.routing.costs import Rate, rates
 from gateway.routing.policy import Decision, decide
 from gateway.routing.quality import Quality, quality_table, reference
 from gateway.routing.tokens import PromptCounter, prompt_counter
-from quantgate.errors import InvalidRequest
+from quantgate.errors import InvalidRequest, QuantgateError
 from quantgate.profile import Profile
 from quantgate.vocabulary import TASK_HEADER, TASKS, TOLERANCE_HEADER, band_of
 
@@ -113,37 +113,71 @@ class Router:
         tokens: dict[str, int] | None = None,
         explain: bool = False,
     ) -> Routed:
-        """The decision; `explain` also names the classifier's deciding features."""
+        """The decision; `explain` also names the classifier's deciding features and counts
+        the prompt. Otherwise the prompt is counted only when its count could change the
+        decision: when the decisions at the fewest and at the most tokens its size allows
+        differ (then `tokens` is empty: the caller counts later if it needs the figure)."""
         t0 = time.perf_counter()
         task, found = self.classify(body, hints, explain=explain)
         t1 = time.perf_counter()
-        if tokens is None:
-            tokens = self.counter.count(body)
-        t2 = time.perf_counter()
         asked = body.get("max_completion_tokens") or body.get("max_tokens")
         asked = asked if isinstance(asked, int) and asked > 0 else None
         max_tokens = asked or self.profile.routing.default_max_tokens
         tolerance = self.profile.routing.tolerance if hints.tolerance is None else hints.tolerance
-        decision = decide(
-            task=task,
-            band=band_of(self.bands, max(tokens.values()) + max_tokens),
-            tolerance=tolerance,
-            max_tokens=max_tokens,
-            fit_tokens=asked or 1,
-            tokens=tokens,
-            variants=self.profile.variants,
-            reference=self.reference,
-            table=self.table,
-            rates=self.rates,
-            unhealthy=unhealthy,
-            saturated=saturated,
-            also=(found.runner_up,) if found is not None and found.unsure else (),
-        )
+        also = (found.runner_up,) if found is not None and found.unsure else ()
+
+        def decision(tokens: Mapping[str, int]) -> Decision:
+            return decide(
+                task=task,
+                band=band_of(self.bands, max(tokens.values()) + max_tokens),
+                tolerance=tolerance,
+                max_tokens=max_tokens,
+                fit_tokens=asked or 1,
+                tokens=tokens,
+                variants=self.profile.variants,
+                reference=self.reference,
+                table=self.table,
+                rates=self.rates,
+                unhealthy=unhealthy,
+                saturated=saturated,
+                also=also,
+            )
+
+        decided = None
+        if tokens is None and not explain:
+            span = self.counter.bounds(body)
+            decided = either_way(decision, span) if span else None
+        t2 = time.perf_counter()
+        if decided is None:
+            if tokens is None:
+                tokens = self.counter.count(body)
+            t2 = time.perf_counter()
+            decided = decision(tokens)
         t3 = time.perf_counter()
         timings = {
             "classify_us": (t1 - t0) * 1e6,
             "tokenize_us": (t2 - t1) * 1e6,
             "policy_us": (t3 - t2) * 1e6,
         }
+        tokens = tokens or {}
         exact = {v: self.counter.exact(v) for v in tokens} if explain else {}
-        return Routed(decision, found, hints.task_source, tokens, timings, exact)
+        return Routed(decided, found, hints.task_source, tokens, timings, exact)
+
+
+def either_way(
+    decision: Callable[[Mapping[str, int]], Decision], span: Mapping[str, tuple[int, int]]
+) -> Decision | None:
+    """The decision if it is the same at the fewest and at the most tokens of `span`, else
+    None. It is then the same at any count between: the band and whether a prompt fits only
+    change once as the count grows, and each variant's predicted latency is linear in it, so
+    two variants that rank the same way at both ends rank so between them."""
+    try:
+        most = decision({v: hi for v, (_, hi) in span.items()})
+        fewest = decision({v: lo for v, (lo, _) in span.items()})
+    except QuantgateError:  # refused at one end: the count decides
+        return None
+    same = (most.band, most.order, most.summary) == (fewest.band, fewest.order, fewest.summary)
+    statuses = {c.variant: c.status for c in most.candidates}
+    if same and statuses == {c.variant: c.status for c in fewest.candidates}:
+        return most  # its candidates' tokens and latencies are those at the most tokens
+    return None

@@ -43,6 +43,12 @@ class Tokenizer:
     def count(self, text: str) -> int:
         return max(1, len(text) // 4)
 
+    def bounds(self, chars: int, size: int) -> tuple[int, int] | None:
+        """The fewest and the most tokens a text of `chars` characters and `size` UTF-8
+        bytes can count, when that is known without reading it (the estimate: its count)."""
+        n = max(1, chars // 4)
+        return n, n
+
 
 class GgufTokenizer(Tokenizer):
     """A GGUF's tokenizer: Rust `tokenizers` built from its SentencePiece vocabulary (token
@@ -69,6 +75,9 @@ class GgufTokenizer(Tokenizer):
 
     def count(self, text: str) -> int:
         return (self._count or self.load()._count)(text)  # type: ignore[misc]
+
+    def bounds(self, chars: int, size: int) -> tuple[int, int] | None:
+        return piece_bounds(self._count or self.load()._count, size)
 
     def _fast(self, pieces: bool) -> Callable[[str], int] | None:
         from tokenizers import Tokenizer as Fast
@@ -113,6 +122,14 @@ class HfTokenizer(Tokenizer):
 
     def count(self, text: str) -> int:
         return self._count(text)
+
+    def bounds(self, chars: int, size: int) -> tuple[int, int] | None:
+        return piece_bounds(self._count, size)
+
+
+def piece_bounds(count: Any, size: int) -> tuple[int, int] | None:
+    """Bounds where the counter is a PieceCounter, whose shape is known (see its `bounds`)."""
+    return count.bounds(size) if isinstance(count, PieceCounter) else None
 
 
 def whole_or_pieces(fast: Any, pieces: bool = True) -> Callable[[str], int]:
@@ -162,11 +179,17 @@ class Counter:
     render_key: str
 
 
+FRAMES = 1024  # role sequences whose rendered frame is remembered (the cache restarts when full)
+
+
 class PromptCounter:
     """Per variant: how to render a request and which tokenizer counts it."""
 
     def __init__(self, counters: Mapping[str, Counter]) -> None:
         self.counters = dict(counters)
+        # (rendering, roles) -> what the rendering adds to the messages' text (characters,
+        # bytes), or None when it does not simply add to it
+        self._frames: dict[tuple[str, tuple[str, ...]], tuple[int, int] | None] = {}
 
     def load(self) -> dict[str, str]:
         """Load every tokenizer now (not on the first request); tokenizer key -> kind."""
@@ -196,6 +219,51 @@ class PromptCounter:
                 memo[key] = c.tokenizer.count(text)
             out[variant] = memo[key]
         return out
+
+    def bounds(self, body: dict[str, Any]) -> dict[str, tuple[int, int]] | None:
+        """Per variant, the fewest and the most prompt tokens this request can count, from
+        its size alone (no tokenizer runs); None when some variant's are not known."""
+        messages, completion = view(body)
+        texts = [text_of(m) for m in messages]
+        chars = sum(map(len, texts))
+        size = sum(len(t) if t.isascii() else len(t.encode()) for t in texts)
+        roles = () if completion else tuple(str(m.get("role", "user")) for m in messages)
+        out = {}
+        for variant, c in self.counters.items():
+            frame = (0, 0) if completion else self._frame(c, roles)
+            found = frame and c.tokenizer.bounds(chars + frame[0], size + frame[1])
+            if not found:
+                return None
+            out[variant] = found
+        return out
+
+    def _frame(self, c: Counter, roles: tuple[str, ...]) -> tuple[int, int] | None:
+        """What `c.render` adds to the text of messages with these roles: (characters,
+        bytes); None unless two probes show that it adds just that (each message's text
+        once, as it is, and the same frame around a short text and a longer one)."""
+        key = (c.render_key, roles)
+        if key in self._frames:
+            return self._frames[key]
+        frames = set()
+        for probe in PROBES:
+            try:
+                text = c.render([{"role": r, "content": probe} for r in roles])
+            except Exception:  # a template that refuses these roles: counting will say so
+                break
+            if text.count(probe) != len(roles):
+                break
+            frame = text.replace(probe, "")
+            frames.add((frame, len(frame), len(frame.encode())))
+        found = next(iter(frames))[1:] if len(frames) == 1 else None
+        if len(self._frames) >= FRAMES:
+            self._frames.clear()
+        self._frames[key] = found
+        return found
+
+
+# texts no template holds, one short and one longer (a frame that changes with the text's
+# length, or a text rendered twice or not at all, is not a frame)
+PROBES = ("\u2603\u2604", "\u2603\u2604 \u2603\u2604 \u2603")
 
 
 def prompt_counter(

@@ -93,3 +93,58 @@ def _gpt2_vocab(tmp_path: Path) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def test_a_decision_made_without_counting_is_the_one_counting_makes(gguf: Path) -> None:
+    """The router counts a prompt only when its count could change the decision: its bounds
+    (from the size alone) hold every exact count, and where the decisions at both bounds
+    agree, the decision is the one the exact count makes, near the band edges and the context
+    limit too."""
+    from gateway.engines.base import Artifact
+    from gateway.routing.router import Hints, Router
+    from gateway.routing.tokens import prompt_counter
+
+    profile = load_profile(PROFILE)
+    roots = sorted({profile.build_order(n)[0] for n in profile.artifacts})
+    built = build_profile(profile, ArtifactCache(), names=roots)
+    artifacts = {n: Artifact(Path(b.entry.path), b.entry.info) for n, b in built.items()}
+    counter = prompt_counter(profile, artifacts, PROFILE.parent)
+    router = Router(profile, counter)
+    rng = random.Random(1)
+    words = " ".join(texts()).split()
+    bodies = []
+    for text in texts()[::4]:
+        bodies.append({"messages": [{"role": "user", "content": text}], "max_tokens": 64})
+        bodies.append({"prompt": text, "max_tokens": 16})
+    for _ in range(300):  # every length up to past the largest context, in chats of 1-4 turns
+        turns = rng.randrange(1, 5)
+        size = rng.randrange(1, 9000 // turns)
+        chat = [
+            {
+                "role": "user" if i % 2 == 0 else "assistant",
+                "content": " ".join(rng.choices(words, k=size)),
+            }
+            for i in range(turns * 2 - 1)
+        ]
+        bodies.append({"messages": chat, "max_tokens": rng.choice([16, 256, 1024])})
+    without = 0
+    for body in bodies:
+        exact = counter.count(body)
+        span = counter.bounds(body)
+        assert span is not None
+        assert all(span[v][0] <= n <= span[v][1] for v, n in exact.items()), body
+        try:
+            counted = router.route(body, Hints(), tokens=exact).decision
+        except Exception as refused:
+            with pytest.raises(type(refused)):
+                router.route(body, Hints())
+            continue
+        routed = router.route(body, Hints())
+        without += not routed.tokens
+        assert (routed.decision.band, routed.decision.order, routed.decision.summary) == (
+            counted.band,
+            counted.order,
+            counted.summary,
+        )
+    # most short prompts are decided without counting, long ones near an edge are counted
+    assert 0.3 * len(bodies) < without < len(bodies)
