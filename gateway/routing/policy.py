@@ -8,6 +8,7 @@ reference closes the list as the last fallback. Nothing below the tolerance is e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def decide(
     """
     floor = 1 - tolerance - EPS
     rows = []
-    for v in variants:
+    for i, v in enumerate(variants):
         q = table[(task, band, v.name)]
         for t in also:  # an unsure classification: the strictest of the possible tasks
             q = min(q, table[(t, band, v.name)], key=_value)
@@ -96,26 +97,27 @@ def decide(
         if n + fit_tokens > v.max_context:
             status, reason = "too-long", f"{n}+{fit_tokens} tokens > {v.max_context}"
         elif v.bands is not None and band not in v.bands:
-            status, reason = "other-band", f"routed {', '.join(v.bands)} only"
+            status, reason = "other-band", _only(tuple(v.bands))
         elif q.value < floor:
-            status, reason = "below-tolerance", f"-{_pct(1 - q.value)} > {_pct(tolerance)}"
+            status, reason = "below-tolerance", _loss(q.value, tolerance)
         elif v.name in unhealthy:
             status, reason = "unhealthy", "unhealthy"
         elif v.name in saturated:
             status, reason = "last-resort", "saturated"
         else:
             status, reason = "fallback", "within tolerance"
-        rows.append(
-            _Row(
-                v, Candidate(v.name, q, n, rate.seconds(n, max_tokens), rate.source, status, reason)
-            )
-        )
-    rows.sort(key=_cheapest_first)
-    order = [r.v.name for r in rows if r.c.status == "fallback"]
-    order += [r.v.name for r in rows if r.c.status == "last-resort"]
+        seconds = rate.seconds(n, max_tokens)
+        w, kv, a = v.quant.precision_rank
+        # cheapest first; among equals, the more precise (then the profile's order)
+        candidate = Candidate(v.name, q, n, seconds, rate.source, status, reason)
+        rows.append((seconds, -w, -kv, -a, i, candidate))
+    rows.sort()
+    ranked = [row[-1] for row in rows]
+    order = [c.variant for c in ranked if c.status == "fallback"]
+    order += [c.variant for c in ranked if c.status == "last-resort"]
     if not order:
-        _refuse(rows, task, band, tolerance, fit_tokens)
-    candidates = [r.c.as_chosen() if r.v.name == order[0] else r.c for r in rows]
+        _refuse(ranked, variants, task, band, tolerance, fit_tokens)
+    candidates = [c.as_chosen() if c.variant == order[0] else c for c in ranked]
     return Decision(
         task,
         band,
@@ -127,20 +129,18 @@ def decide(
     )
 
 
-def _cheapest_first(row: _Row) -> tuple[float, float, float, float]:
-    """Predicted seconds, then the higher precision first among equals."""
-    w, kv, a = row.v.quant.precision_rank
-    return (row.c.predicted_s, -w, -kv, -a)
+@functools.lru_cache(maxsize=4096)  # the table's qualities and the tolerances recur
+def _loss(value: float, tolerance: float) -> str:
+    return f"-{_pct(1 - value)} > {_pct(tolerance)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _only(bands: tuple[str, ...]) -> str:
+    return f"routed {', '.join(bands)} only"
 
 
 def _value(q: Quality) -> float:
     return q.value
-
-
-@dataclass(frozen=True)
-class _Row:
-    v: Variant
-    c: Candidate
 
 
 def _summary(
@@ -167,11 +167,18 @@ def _summary(
     return f"{task}/{band}: {chosen} ({why}{unsure})"
 
 
-def _refuse(rows: list[_Row], task: str, band: str, tolerance: float, fit: int) -> None:
-    fitting = [r.c for r in rows if r.c.status not in ("too-long", "other-band")]
+def _refuse(
+    rows: list[Candidate],
+    variants: list[Variant],
+    task: str,
+    band: str,
+    tolerance: float,
+    fit: int,
+) -> None:
+    fitting = [c for c in rows if c.status not in ("too-long", "other-band")]
     if not fitting:
-        tokens = max(r.c.prompt_tokens for r in rows)
-        limit = max(r.v.max_context for r in rows)
+        tokens = max(c.prompt_tokens for c in rows)
+        limit = max(v.max_context for v in variants)
         raise ContextLengthExceeded(
             f"This request needs {tokens} prompt tokens + {fit} completion tokens; the largest "
             f"context of any variant is {limit} tokens. Shorten the messages or lower max_tokens.",
