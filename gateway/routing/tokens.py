@@ -244,7 +244,7 @@ class PromptCounter:
         key = (c.render_key, roles)
         if key in self._frames:
             return self._frames[key]
-        frames = set()
+        frames = []
         for probe in PROBES:
             try:
                 text = c.render([{"role": r, "content": probe} for r in roles])
@@ -252,9 +252,9 @@ class PromptCounter:
                 break
             if text.count(probe) != len(roles):
                 break
-            frame = text.replace(probe, "")
-            frames.add((frame, len(frame), len(frame.encode())))
-        found = next(iter(frames))[1:] if len(frames) == 1 else None
+            frames.append(text.replace(probe, ""))
+        same = len(frames) == len(PROBES) and len(set(frames)) == 1
+        found = (len(frames[0]), len(frames[0].encode())) if same else None
         if len(self._frames) >= FRAMES:
             self._frames.clear()
         self._frames[key] = found
