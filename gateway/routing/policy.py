@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.routing.costs import Rate
 from gateway.routing.quality import Quality
@@ -21,8 +22,11 @@ from quantgate.vocabulary import TOLERANCE_HEADER
 EPS = 1e-9
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One variant's place in a decision (a tuple: built 9 times a decision, and twice a
+    decision when the router checks both bounds of an uncounted prompt, it costs a third of
+    a frozen dataclass)."""
+
     variant: str
     quality: Quality
     prompt_tokens: int
@@ -33,16 +37,8 @@ class Candidate:
     reason: str
 
     def as_chosen(self) -> Candidate:
-        """This candidate as the one chosen (`dataclasses.replace` cost ~1 us a request)."""
-        return Candidate(
-            self.variant,
-            self.quality,
-            self.prompt_tokens,
-            self.predicted_s,
-            self.cost_source,
-            "chosen",
-            self.reason,
-        )
+        """This candidate as the one chosen."""
+        return self._replace(status="chosen")
 
 
 @dataclass(frozen=True)
