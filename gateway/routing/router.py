@@ -94,6 +94,10 @@ class Router:
         self.classifier = classifier or default_classifier()
         self.bands = [(b.name, b.max_tokens) for b in profile.routing.bands]
 
+    def band(self, span: Mapping[str, tuple[int, int]], end: int, max_tokens: int) -> str:
+        """The band at one end of `span` (0: the fewest tokens, 1: the most)."""
+        return band_of(self.bands, max(bounds[end] for bounds in span.values()) + max_tokens)
+
     def classify(
         self, body: dict[str, Any], hints: Hints, *, explain: bool = False
     ) -> tuple[str, Classification | None]:
@@ -146,7 +150,8 @@ class Router:
         decided = None
         if tokens is None and not explain:
             span = self.counter.bounds(body)
-            decided = either_way(decision, span) if span else None
+            if span and self.band(span, 0, max_tokens) == self.band(span, 1, max_tokens):
+                decided = either_way(decision, span)  # (a band edge between: count)
         t2 = time.perf_counter()
         if decided is None:
             if tokens is None:
