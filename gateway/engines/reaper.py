@@ -52,11 +52,16 @@ class Reaper:
         """The gateway stopped its engines itself: the reaper leaves."""
         if self._proc is None:
             return
-        self._send("done")
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        self._proc.wait(5)
-        self._proc = None
+        proc, self._proc = self._proc, None
+        with contextlib.suppress(BrokenPipeError):
+            assert proc.stdin is not None
+            proc.stdin.write(b"done\n")
+            proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:  # never seen; a stop must not hang on it
+            proc.kill()
+            proc.wait()
 
     @property
     def pid(self) -> int | None:
