@@ -104,7 +104,7 @@ def choose(
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    labels = numpy.array(y)
+    labels, weighted = numpy.array(y), weights(pool)
     written = numpy.array([e.source.startswith("written:") for e in pool])
     best = (-1.0, 0.0, 0.0)
     for c, scale in grid:
@@ -112,7 +112,7 @@ def choose(
         predicted = numpy.zeros_like(labels)
         for held in (written, ~written):
             model = LogisticRegression(C=c, max_iter=5000).fit(
-                m[~held], labels[~held], sample_weight=weights(pool)[~held]
+                m[~held], labels[~held], sample_weight=weighted[~held]
             )
             predicted[held] = model.predict(m[held])
         f1 = float(f1_score(labels, predicted, average="macro"))

@@ -15,7 +15,7 @@ import anyio
 import httpx
 
 from gateway.engines.base import LaunchSpec
-from gateway.engines.reaper import Reaper
+from gateway.engines.reaper import Reaper, stats
 from quantgate.errors import EngineError
 
 _PR_SET_PDEATHSIG = 1
@@ -180,16 +180,11 @@ def session_cpu(sid: int) -> tuple[str, float]:
     """(the leader's state letter, user + system CPU seconds of every process in a session)."""
     ticks = os.sysconf("SC_CLK_TCK")
     state, total = "", 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) != sid:
-                continue
-        except (OSError, ValueError, IndexError):
+    for folder, fields in stats():
+        if fields[3] != str(sid):
             continue
-        # fields after the command: state(0) ppid pgrp session ... utime(11) stime(12)
         total += (int(fields[11]) + int(fields[12])) / ticks
-        if stat.parent.name == str(sid):
+        if folder.name == str(sid):
             state = fields[0]
     return state, total
 
@@ -197,13 +192,12 @@ def session_cpu(sid: int) -> tuple[str, float]:
 def session_memory(sid: int) -> int:
     """Proportional set size (shared pages split among their users) of a session's processes."""
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for folder, fields in stats():
+        if fields[3] != str(sid):
+            continue
         try:
-            # fields after the command: state ppid pgrp session ...
-            if int(stat.read_text().rsplit(")", 1)[1].split()[3]) != sid:
-                continue
-            rollup = (stat.parent / "smaps_rollup").read_text()
-        except (OSError, ValueError, IndexError):
+            rollup = (folder / "smaps_rollup").read_text()
+        except OSError:
             continue
         for line in rollup.splitlines():
             if line.startswith("Pss:"):

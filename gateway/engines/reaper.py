@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -104,14 +105,19 @@ def _signal(groups: set[int], sig: int) -> None:
 
 def _alive(group: int) -> bool:
     """Whether any process of the group runs (zombies do not)."""
+    return any(int(f[2]) == group and f[0] != "Z" for _, f in stats())
+
+
+def stats() -> Iterator[tuple[Path, list[str]]]:
+    """Every process's /proc folder and the fields of its `stat` after the command: state(0)
+    ppid pgrp session ... utime(11) stime(12). Processes gone meanwhile are left out."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            return True
-    return False
+        if len(fields) > 12:
+            yield stat.parent, fields
 
 
 if __name__ == "__main__":
