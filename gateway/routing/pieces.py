@@ -18,7 +18,11 @@ before (`_zeros` says when it is safe).
 Words and lines recur, from one request to the next (a chat resends its history), so their
 counts are remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
 not seen before go to the BPE model directly when no added token can occur in them (~3x
-cheaper than the whole pipeline), else through the whole tokenizer, in one call.
+cheaper than the whole pipeline), else through the whole tokenizer, in one call. A line
+without glue, `▁` or tabs (most text) is cut with `str.split(" ")` and its words looked up in
+C (`sum(map(...))`), without making a piece per word: a word after a space is remembered
+under itself, its space implied (`tails`), and the spaces of a run but its first are held
+as `HOLD` first, so that the split leaves the run to the word that follows it.
 bench/routing_cost.py measures it against whole-text counting.
 
 Exact only for the shape `quantgate.gguf_tokenizer` writes (spaces replaced by `▁`, no
@@ -31,16 +35,18 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import pairwise
+from collections.abc import Callable
+from itertools import islice, pairwise
 from typing import Any
 
 SPACE, META, NEWLINE = " ", "\u2581", "\n"
 SEPARATOR_CANDIDATES = "\n\t"
+HOLD = "\0"  # stands for a space inside a run of spaces, in `tails`' keys (see the module)
 DIGITS = "0123456789"
 ZEROS = bytes.maketrans(DIGITS[1:].encode(), b"0" * 9)  # ASCII digits never occur inside a
 # UTF-8 sequence for another character, so the bytes can be rewritten as they are
-CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB); the cache restarts when full,
-# keeping those of the text being counted
+CACHED_PIECES = 50_000  # distinct pieces remembered (~5 MB), and as many words in `tails`;
+# a cache restarts when full, keeping those of the text being counted
 CACHED_LINE_CHARS = 2_000_000  # characters of whole lines remembered (2-8 MB), as well
 LONGEST_LINE = 4096  # characters; a longer line is summed from its pieces, not remembered
 
@@ -65,6 +71,8 @@ class PieceCounter:
             self._glued_pieces = re.compile("|".join([*runs, glued, *plain[-2:]])).findall
         self._glue_pairs = [g + s for g in sorted(self.glue) for s in (SPACE, META)]
         self._not_simple = ["  ", META, *self.separators, *self._glue_pairs]
+        # (newlines: the lines are cut first, when a newline is a separator)
+        self._not_words = [META, *self.separators.replace(NEWLINE, ""), *self._glue_pairs, HOLD]
         # a piece in which no added token can start goes straight to the BPE model: none of
         # their first characters in it, past a leading space that no added token continues
         starts = "".join(sorted({t[0] for t in added if t})) or "\0"
@@ -76,6 +84,7 @@ class PieceCounter:
         isolated = isolated_digits(vocabulary) and not getattr(tokenizer.model, "ignore_merges", 1)
         self._digit_added = digit_added(added) if isolated else None
         self.known: dict[str, int] = {}  # piece -> tokens
+        self.tails: dict[str, int] = {}  # word -> tokens of " " + word (HOLD as a space)
         # whole lines too: a chat resends its history, line for line (cut at runs of
         # newlines, when a newline is a separator: no token spans one)
         self._lines = split_lines if NEWLINE in self.separators else None
@@ -124,14 +133,21 @@ class PieceCounter:
 
     def __call__(self, text: str) -> int:
         text = self._zeros(text)
+        # cut at spaces unless a glue pair, `▁` or a separator but the newline (the lines are
+        # cut first) is there: looked for in the whole text, then in each line if found
+        words = None if any(a in text for a in self._not_words) else True
         if self._lines is None:
-            return self.specials + self._sum(text)
+            return self.specials + self._sum(text, words)
+        lines, known = self._lines(text), self.lines
+        try:  # a chat's history: every line seen
+            return self.specials + sum(map(known.__getitem__, lines))
+        except KeyError:
+            pass
         total = self.specials
-        known = self.lines
-        for line in self._lines(text):
+        for line in lines:
             n = known.get(line)
             if n is None:
-                n = self._sum(line)
+                n = self._sum(line, words)
                 if len(line) <= LONGEST_LINE:
                     if self._line_chars > CACHED_LINE_CHARS:
                         known.clear()
@@ -141,29 +157,50 @@ class PieceCounter:
             total += n
         return total
 
-    def _sum(self, text: str) -> int:
-        """The tokens of `text`'s pieces, special tokens not counted."""
-        pieces = self.pieces(text)
-        known = self.known
+    def _sum(self, text: str, words: bool | None) -> int:
+        """The tokens of `text`'s pieces, special tokens not counted; `words`: whether it can
+        be cut at spaces (see the module), None: not known."""
+        if words is None:
+            words = not any(a in text for a in self._not_words)
+        if not words:
+            return self._lookup(self.known, self.pieces(text), _same)
+        if "  " in text:  # every space of a run but the first held: the run stays one piece
+            text = text.replace("  ", SPACE + HOLD).replace(HOLD + SPACE, HOLD + HOLD)
+        cut = text.split(SPACE)
+        head, tails = cut[0], self.tails
         try:
-            return sum(map(known.__getitem__, pieces))
-        except KeyError:  # pieces not seen yet (or the cache just restarted)
-            fresh = self._encode(list(set(pieces).difference(known)))
+            n = sum(map(tails.__getitem__, islice(cut, 1, None)))
+        except KeyError:  # words not seen yet
+            n = self._lookup(tails, cut[1:], _tail)
+        if head:
+            known = self.known.get(head)
+            n += self._lookup(self.known, [head], _same) if known is None else known
+        return n
+
+    def _lookup(self, known: dict[str, int], keys: list[str], piece: Callable[[str], str]) -> int:
+        """The sum of the tokens of `keys` remembered in `known`, those not there counted
+        first (`piece` makes the text of a key)."""
+        try:
+            return sum(map(known.__getitem__, keys))
+        except KeyError:  # keys not seen yet (or the cache just restarted)
+            missing = list(set(keys).difference(known))
+            counted = self._encode([piece(k) for k in missing])
+            fresh = {k: counted[piece(k)] for k in missing}
             if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
-                kept = {p: n for p in pieces if (n := known.get(p)) is not None}
+                kept = {k: n for k in keys if (n := known.get(k)) is not None}
                 known.clear()
                 known.update(kept)
             known.update(fresh)
         try:  # the sum in C again: on a long text, a loop in Python costs more than the BPE
-            return sum(map(known.__getitem__, pieces))
+            return sum(map(known.__getitem__, keys))
         except KeyError:
             # forgotten meanwhile: a long prompt is counted in a worker thread while the
             # event loop counts others, and either may restart the cache
             total = 0
-            for p in pieces:
-                n = fresh.get(p)
-                if n is None and (n := known.get(p)) is None:
-                    n = fresh[p] = self._encode([p])[p]
+            for k in keys:
+                n = fresh.get(k)
+                if n is None and (n := known.get(k)) is None:
+                    n = fresh[k] = self._encode([piece(k)])[piece(k)]
                 total += n
             return total
 
@@ -182,6 +219,15 @@ class PieceCounter:
         encoded = self.tokenizer.encode_batch_fast(rest, add_special_tokens=False)
         out.update((p, len(e.ids)) for p, e in zip(rest, encoded, strict=True))
         return out
+
+
+def _same(key: str) -> str:
+    return key
+
+
+def _tail(word: str) -> str:
+    """The piece a word of `tails` stands for."""
+    return SPACE + word.replace(HOLD, SPACE)
 
 
 def glue(pieces: list[str]) -> set[str]:

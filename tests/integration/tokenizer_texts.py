@@ -16,6 +16,7 @@ EDGES = [
     "Q: Natalia sold clips to 48 of her friends in April?\nA:",
     "  leading spaces",
     "trailing spaces  ",
+    "runs   of    spaces and a NUL \x00  here",
     "a\u00a0non-breaking space",
     "windows\r\nline ends",
     "x" * 300,

@@ -73,7 +73,7 @@ def test_the_sum_of_the_pieces_is_the_whole_count_on_any_text() -> None:
     counter = PieceCounter.for_tokenizer(tok)
     assert counter is not None
     rng = random.Random(0)
-    alphabet = ["a", "b", "c", " ", "  ", META, "\n", "\t", "é", "x", "ab", "a b", "a\n"]
+    alphabet = ["a", "b", "c", " ", "  ", META, "\n", "\t", "é", "x", "ab", "a b", "a\n", "\0"]
     texts = [
         "",
         " ",
@@ -95,10 +95,11 @@ def test_the_cache_restarts_when_full_and_counts_stay_exact(
     tok = build()
     counter = PieceCounter.for_tokenizer(tok)
     assert counter is not None
-    for text in ["a b c", "bc c b a", "c c c", "b bc a b", "a b"]:
+    for text in ["a b c", "bc c b a", "c c c", "b bc a b", "a b", "b c bc  c b   bc"]:
         assert counter(text) == whole(tok, text)
         # a restart keeps what the text being counted has
-        assert len(counter.known) <= max(3, len(set(counter.pieces(text))))
+        kept = max(3, len(set(counter.pieces(text))))
+        assert len(counter.known) <= kept and len(counter.tails) <= kept
 
 
 def test_other_shapes_are_counted_whole() -> None:
@@ -130,7 +131,18 @@ def test_pieces_forgotten_between_the_lookups_are_counted_again() -> None:
     counter = PieceCounter.for_tokenizer(tok)
     assert counter is not None
     counter.known = Forgetful()
-    assert counter("c a b bc  b") == whole(tok, "c a b bc  b")
+    assert counter("c a b bc  b") == whole(tok, "c a b bc  b")  # cut by the glue's pattern
+    counter.tails = Forgetful()
+    assert counter("c b bc  b ") == whole(tok, "c b bc  b ")  # cut at spaces
+
+
+def test_runs_of_spaces_stay_with_the_word_after_them() -> None:
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    for text in ["b  c", " b", "  b", "b   ", "   ", "c    bc b", "b \0 c", "\0  b"]:
+        assert counter(text) == whole(tok, text)
+    assert counter.tails["\0\0\0bc"] == whole(tok, "    bc") - 1  # four spaces, then bc
 
 
 def test_a_vocabulary_without_added_tokens_is_counted_too() -> None:
@@ -155,11 +167,13 @@ def test_digits_that_never_merge_are_all_counted_as_zero() -> None:
     texts = ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(3000)]
     assert [counter(t) for t in texts] == [whole(tok, t) for t in texts]
     counter.known.clear()
+    counter.tails.clear()
     assert counter("c 12 b 3456") == whole(tok, "c 12 b 3456")
-    assert set(counter.known) == {"c", " 00", " b", " 0000"}  # a fresh number is seen before
-    counter.known.clear()
+    # a fresh number is seen before (words after a space are remembered without it)
+    assert (set(counter.known), set(counter.tails)) == ({"c"}, {"00", "b", "0000"})
+    counter.tails.clear()
     counter("c 12 <u7>")  # an added token with a digit may be there: the digits stay
-    assert " 12" in counter.known
+    assert "12" in counter.tails
 
 
 def test_digits_stay_where_a_merge_can_join_one() -> None:
