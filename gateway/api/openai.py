@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import anyio
 from fastapi import APIRouter
 from pydantic import BaseModel
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.body import read_json, validate
 from gateway.api.decide import large, plan
+from gateway.api.disconnect import unless_disconnected
 from gateway.api.observe import current
 from gateway.api.replies import to_response
 from gateway.api.schemas import (
@@ -137,7 +137,7 @@ async def _generate(request: Request, path: str, schema: type[BaseModel]) -> Res
     try:
         async with asyncio.timeout(deadline):
             opening = _open(state, record, candidates, path, upstream_body, stream, failed)
-            served = await _unless_disconnected(request, opening)
+            served = await unless_disconnected(request.receive, opening)
     except TimeoutError:
         tried = ", ".join(name for name, _ in failed) or "none finished"
         raise UpstreamTimeout(
@@ -199,38 +199,6 @@ async def _open(
         admission=state.admission,
         adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
     )
-
-
-async def _unless_disconnected(request: Request, work: Awaitable[Served]) -> Served:
-    """`work`, cancelled if the client goes away first: the upstream request is closed (vLLM
-    then aborts the generation) rather than computed for nobody. The body is read by now, so
-    the next message the server has for this request is the disconnect.
-
-    asyncio's own primitives (a watcher task that cancels this one, as `asyncio.timeout`
-    does), not a task group: a third of the cost on the path every request takes."""
-    task = asyncio.current_task()
-    assert task is not None
-    gone = False
-
-    async def watch() -> None:
-        nonlocal gone
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        gone = True
-        task.cancel()
-
-    watcher = asyncio.create_task(watch())
-    try:
-        return await work
-    except asyncio.CancelledError:
-        # ours (the client left) unless someone else cancelled too: theirs goes on
-        if gone and task.uncancel() == 0:
-            raise ClientDisconnect() from None
-        raise
-    finally:
-        # the watcher can only have cancelled this task while `work` was still awaited (it
-        # runs only while this task waits), so no cancellation is left pending past here
-        watcher.cancel()
 
 
 def _allowed(request: Request, order: tuple[str, ...]) -> tuple[str, ...]:

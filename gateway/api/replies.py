@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.api.disconnect import unless_disconnected
 from gateway.metrics.record import RequestRecord
 from gateway.relay.sse import (
     data_event,
@@ -167,9 +168,9 @@ class RelayedStream(StreamingResponse):
         return chunk
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except ClientDisconnect:
+        try:  # not Starlette's way, a task group per stream (see `unless_disconnected`)
+            await unless_disconnected(receive, self.stream_response(send))
+        except (ClientDisconnect, OSError):  # OSError: how ASGI 2.4 servers say it
             log.info("client disconnected mid-stream; upstream closed")
         finally:
             await self.reply.aclose()
