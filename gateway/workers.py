@@ -30,6 +30,7 @@ from fastapi import FastAPI
 
 from gateway.engines.base import Artifact
 from gateway.engines.board import EngineBoard, WorkerEngines
+from gateway.engines.process import die_with_parent
 from gateway.engines.supervisor import Supervisor
 from gateway.settings import GatewaySettings
 
@@ -62,6 +63,7 @@ def serve_workers(
             "settings": settings.model_dump(mode="json"),
             "artifacts": {n: {"path": str(a.path), "info": a.info} for n, a in artifacts.items()},
             "engines": None,
+            "parent": os.getpid(),
         }
         if supervisor is not None:
             names = list(supervisor.endpoints)
@@ -119,6 +121,7 @@ def create_worker_app() -> FastAPI:
     from quantgate.profile import load_profile
 
     spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
+    _die_with(spec["parent"])
     settings = GatewaySettings(**spec["settings"])
     logs.configure(settings.log_level, settings.log_format)
     _forget_dead_workers(Path(os.environ[METRICS_ENV]))
@@ -140,6 +143,16 @@ def create_worker_app() -> FastAPI:
             unsupported=e["unsupported"],
         )
     return create_app(profile, settings, supervisor=engines, router=Router(profile, counter))
+
+
+def _die_with(parent: int) -> None:
+    """A worker leaves when its parent dies (SIGTERM: uvicorn drains it), however the parent
+    dies: killed, it cannot stop its workers, and they would hold the port, serving requests
+    with no supervisor behind them, and a new gateway could not bind it. Also when the parent
+    died before this worker could ask to be told."""
+    die_with_parent()
+    if os.getppid() != parent:
+        raise SystemExit(f"gateway worker: the parent process {parent} is gone")
 
 
 def _forget_dead_workers(metrics: Path) -> None:

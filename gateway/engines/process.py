@@ -22,7 +22,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the engine gets SIGTERM if the gateway dies without stopping it."""
+    """Linux: this process (an engine, a gateway worker) gets SIGTERM if the one that started
+    it dies without stopping it."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

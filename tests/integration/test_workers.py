@@ -3,6 +3,7 @@ port, the engine supervised by their parent, health shared through the board."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -153,3 +154,44 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     gateway.stop(timeout=60)
     assert gateway.proc.returncode is not None
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the engine stopped with the gateway")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie has exited: only its parent has not read its status yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_leave_with_a_killed_parent(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    """Killed, the parent cannot stop its workers: they must not go on holding the port."""
+    mock, _ = start_mock(processes, "fast")
+    profile = tmp_path / "external.yaml"
+    profile.write_text(
+        f"model: m\ndefault_variant: mock\nvariants:\n"
+        f"  - name: mock\n    engine: {{kind: external, url: '{mock}'}}\n"
+    )
+    port = free_port()
+    gateway = processes(
+        "gateway-orphans",
+        quantgate("serve", "--profile", str(profile), "--port", str(port), "--workers", "2"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    gateway.wait_http(base + "/health", timeout=120)
+    wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
+    workers = workers_of(gateway.pid)
+    assert ask(base, "m") in ("stop", "length")
+
+    os.kill(gateway.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
+    gateway.proc.wait(10)
+    try:
+        wait_for(lambda: not any(alive(w) for w in workers), 60, "the workers gone")
+        with pytest.raises(httpx.ConnectError):  # nobody listens on the port any more
+            httpx.get(base + "/health", timeout=5)
+    finally:  # the fixture stops a process group only while its leader runs
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(gateway.pid, signal.SIGKILL)
