@@ -79,5 +79,14 @@ class Process:
         self._log.close()
 
 
+def alive(pid: int) -> bool:
+    """Running: a zombie has exited (only its parent has not read its status yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def quantgate(*args: str) -> list[str]:
     return [sys.executable, "-m", "quantgate", *args]

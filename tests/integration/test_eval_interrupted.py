@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import start_mock
-from tests.integration.processes import Process, quantgate
+from tests.integration.processes import Process, alive, quantgate
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +31,6 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid:  # the parent's pid, after the state
                 found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_sigterm_stops_the_gateway_the_eval_started(

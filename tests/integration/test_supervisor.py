@@ -16,7 +16,7 @@ import pytest
 from gateway.engines.base import LaunchSpec
 from gateway.engines.supervisor import State, Supervisor, SupervisorSettings
 from quantgate.errors import EngineError
-from tests.integration.processes import free_port
+from tests.integration.processes import alive, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -226,15 +226,6 @@ async def test_the_backoff_starts_over_only_after_a_stable_period(
         sup.stop()
 
 
-def running(pid: int) -> bool:
-    """Alive and not a zombie (a dead engine whose new parent has not reaped it yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
     """The process that supervises the engines dies by SIGKILL: its engine ignores SIGTERM
     (as a vLLM server does while it starts) and has a child of its own (vLLM's engine core);
@@ -270,16 +261,16 @@ def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
         assert ready[:1] == ["ready"], ready
         reaper = int(ready[1])
         leader, child = (int(p) for p in pids.read_text().split())
-        assert running(leader) and running(child) and running(reaper)
+        assert alive(leader) and alive(child) and alive(reaper)
         proc.kill()
         proc.wait(10)
         time.sleep(1)
-        assert running(leader)  # the death signal (SIGTERM) was ignored: only the reaper helps
+        assert alive(leader)  # the death signal (SIGTERM) was ignored: only the reaper helps
         deadline = time.monotonic() + 30
-        while (running(leader) or running(child)) and time.monotonic() < deadline:
+        while (alive(leader) or alive(child)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not running(leader) and not running(child)
-        assert not running(reaper)
+        assert not alive(leader) and not alive(child)
+        assert not alive(reaper)
     finally:
         proc.kill()
         for pid in [int(p) for p in pids.read_text().split()] if pids.exists() else []:
@@ -292,7 +283,7 @@ def test_a_supervisor_that_stops_its_engines_leaves_no_reaper(tmp_path: Path) ->
     try:
         anyio.run(sup.start)
         reaper = sup.reaper.pid
-        assert reaper is not None and running(reaper)
+        assert reaper is not None and alive(reaper)
     finally:
         sup.stop()
-    assert sup.reaper.pid is None and not running(reaper)
+    assert sup.reaper.pid is None and not alive(reaper)

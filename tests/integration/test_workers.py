@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from tests.integration.conftest import start_mock
-from tests.integration.processes import Process, free_port, quantgate
+from tests.integration.processes import Process, alive, free_port, quantgate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -80,12 +80,8 @@ def engine(base: str) -> dict[str, object]:
     return found
 
 
-def test_two_workers_serve_one_port_over_the_parents_engine(
-    processes: Callable[..., Process], tmp_path: Path
-) -> None:
-    mock, _ = start_mock(processes, "slow", itl_ms=20)
-    profile = tmp_path / "tiny.yaml"
-    profile.write_text(PROFILE.format(mock=mock))
+def two_workers(processes: Callable[..., Process], profile: Path) -> tuple[Process, str, set[int]]:
+    """`quantgate serve --workers 2` on `profile`: the parent, its URL and its two workers."""
     port = free_port()
     gateway = processes(
         "gateway-workers",
@@ -94,7 +90,16 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     base = f"http://127.0.0.1:{port}"
     gateway.wait_http(base + "/health", timeout=300)
     wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
-    workers = workers_of(gateway.pid)
+    return gateway, base, workers_of(gateway.pid)
+
+
+def test_two_workers_serve_one_port_over_the_parents_engine(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    mock, _ = start_mock(processes, "slow", itl_ms=20)
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(PROFILE.format(mock=mock))
+    gateway, base, workers = two_workers(processes, profile)
 
     # both workers take requests on the one port; a scrape of either counts them all. Which
     # worker accepts a connection is the kernel's choice (one socket, both in accept), and a
@@ -156,15 +161,6 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the engine stopped with the gateway")
 
 
-def alive(pid: int) -> bool:
-    """Running (a zombie has exited: only its parent has not read its status yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_workers_leave_with_a_killed_parent(
     processes: Callable[..., Process], tmp_path: Path
 ) -> None:
@@ -175,15 +171,7 @@ def test_workers_leave_with_a_killed_parent(
         f"model: m\ndefault_variant: mock\nvariants:\n"
         f"  - name: mock\n    engine: {{kind: external, url: '{mock}'}}\n"
     )
-    port = free_port()
-    gateway = processes(
-        "gateway-orphans",
-        quantgate("serve", "--profile", str(profile), "--port", str(port), "--workers", "2"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    gateway.wait_http(base + "/health", timeout=120)
-    wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
-    workers = workers_of(gateway.pid)
+    gateway, base, workers = two_workers(processes, profile)
     assert ask(base, "m") in ("stop", "length")
 
     os.kill(gateway.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
