@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from quantgate.errors import ConfigError
 from quantgate.profile import ExternalEngine, Profile, load_profile
 from quantgate.shipped import shipped
 
@@ -59,6 +60,7 @@ def serve(
     settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     logs.configure(settings.log_level, settings.log_format)
     console = Console(stderr=True)
+    _check_port(settings.host, settings.port)  # before minutes of building and engine starts
 
     supervisor = None
     built_artifacts: dict[str, Artifact] = {}
@@ -105,6 +107,27 @@ def serve(
     finally:
         if supervisor is not None:
             supervisor.stop()
+
+
+def _check_port(host: str, port: int) -> None:
+    """The address uvicorn will bind is free (as uvicorn binds it: SO_REUSEADDR), else a
+    ConfigError: the gateway binds only after the engines are up, which can take minutes."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        why = "in use (another gateway?)" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ConfigError(
+            f"cannot serve on {host}:{port}: {why}; choose another with --port or "
+            "QUANTGATE_PORT (--host, QUANTGATE_HOST)"
+        ) from exc
 
 
 def _exit_on_sigterm() -> None:
