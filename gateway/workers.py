@@ -36,6 +36,7 @@ from gateway.settings import GatewaySettings
 
 SPEC_ENV = "QUANTGATE_WORKER_SPEC"
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's multiprocess mode
+PREFIX = "quantgate-workers-"  # the folder of a gateway's workers, under the temporary folder
 
 
 def default_workers(managed_engines: int) -> int:
@@ -54,7 +55,8 @@ def serve_workers(
     """Run `workers` gateway processes until SIGINT/SIGTERM (the engines are already up)."""
     import uvicorn
 
-    with tempfile.TemporaryDirectory(prefix="quantgate-workers-") as tmp:
+    _remove_left_behind(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp:
         root = Path(tmp)
         metrics = root / "metrics"
         metrics.mkdir()
@@ -143,6 +145,20 @@ def create_worker_app() -> FastAPI:
             unsupported=e["unsupported"],
         )
     return create_app(profile, settings, supervisor=engines, router=Router(profile, counter))
+
+
+def _remove_left_behind(tmp: Path) -> None:
+    """The folders of gateways that were killed (they could not remove theirs): those whose
+    spec names a parent process that no longer runs."""
+    import shutil
+
+    for spec in tmp.glob(f"{PREFIX}*/spec.json"):
+        try:
+            parent = json.loads(spec.read_text()).get("parent")
+            if isinstance(parent, int) and not Path(f"/proc/{parent}").exists():
+                shutil.rmtree(spec.parent)
+        except (OSError, ValueError):  # another user's, or being written: not ours to judge
+            continue
 
 
 def _die_with(parent: int) -> None:

@@ -174,6 +174,8 @@ def test_workers_leave_with_a_killed_parent(
     gateway, base, workers = two_workers(processes, profile)
     assert ask(base, "m") in ("stop", "length")
 
+    environ = Path(f"/proc/{min(workers)}/environ").read_bytes().split(b"\0")
+    spec = Path(next(v for v in environ if v.startswith(b"QUANTGATE_WORKER_SPEC=")).decode()[22:])
     os.kill(gateway.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
     gateway.proc.wait(10)
     try:
@@ -183,3 +185,11 @@ def test_workers_leave_with_a_killed_parent(
     finally:  # the fixture stops a process group only while its leader runs
         with contextlib.suppress(ProcessLookupError):
             os.killpg(gateway.pid, signal.SIGKILL)
+    # the next gateway binds the port, and removes the folder the killed one left
+    assert spec.exists()
+    port = base.rsplit(":", 1)[1]
+    argv = quantgate("serve", "--profile", str(profile), "--port", port, "--workers", "2")
+    again = processes("gateway-again", argv)
+    again.wait_http(base + "/health", timeout=120)
+    assert ask(base, "m") in ("stop", "length")
+    assert not spec.parent.exists()
