@@ -161,18 +161,17 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the engine stopped with the gateway")
 
 
-def test_workers_leave_with_a_killed_parent(
+def test_a_killed_parent_leaves_no_worker_and_no_engine(
     processes: Callable[..., Process], tmp_path: Path
 ) -> None:
-    """Killed, the parent cannot stop its workers: they must not go on holding the port."""
+    """Killed, the parent can stop neither its workers nor its engine: the workers leave on
+    their own (they must not go on holding the port), the reaper takes the engine down."""
     mock, _ = start_mock(processes, "fast")
-    profile = tmp_path / "external.yaml"
-    profile.write_text(
-        f"model: m\ndefault_variant: mock\nvariants:\n"
-        f"  - name: mock\n    engine: {{kind: external, url: '{mock}'}}\n"
-    )
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(PROFILE.format(mock=mock))
     gateway, base, workers = two_workers(processes, profile)
-    assert ask(base, "m") in ("stop", "length")
+    assert ask(base, "tiny@w4") in ("stop", "length")
+    pid = int(engine(base)["pid"])  # type: ignore[call-overload]
 
     environ = Path(f"/proc/{min(workers)}/environ").read_bytes().split(b"\0")
     spec = Path(next(v for v in environ if v.startswith(b"QUANTGATE_WORKER_SPEC=")).decode()[22:])
@@ -180,15 +179,23 @@ def test_workers_leave_with_a_killed_parent(
     gateway.proc.wait(10)
     try:
         wait_for(lambda: not any(alive(w) for w in workers), 60, "the workers gone")
+        wait_for(lambda: not alive(pid), 60, "the engine reaped")
         with pytest.raises(httpx.ConnectError):  # nobody listens on the port any more
             httpx.get(base + "/health", timeout=5)
     finally:  # the fixture stops a process group only while its leader runs
         with contextlib.suppress(ProcessLookupError):
             os.killpg(gateway.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # an engine has a process group of its own
     # the next gateway binds the port, and removes the folder the killed one left
     assert spec.exists()
+    external = tmp_path / "external.yaml"
+    external.write_text(
+        f"model: m\ndefault_variant: mock\nvariants:\n"
+        f"  - name: mock\n    engine: {{kind: external, url: '{mock}'}}\n"
+    )
     port = base.rsplit(":", 1)[1]
-    argv = quantgate("serve", "--profile", str(profile), "--port", port, "--workers", "2")
+    argv = quantgate("serve", "--profile", str(external), "--port", port, "--workers", "2")
     again = processes("gateway-again", argv)
     again.wait_http(base + "/health", timeout=120)
     assert ask(base, "m") in ("stop", "length")
