@@ -155,7 +155,7 @@ def _remove_left_behind(tmp: Path) -> None:
     for spec in tmp.glob(f"{PREFIX}*/spec.json"):
         try:
             parent = json.loads(spec.read_text()).get("parent")
-            if isinstance(parent, int) and not Path(f"/proc/{parent}").exists():
+            if isinstance(parent, int) and not _runs(parent):
                 shutil.rmtree(spec.parent)
         except (OSError, ValueError):  # another user's, or being written: not ours to judge
             continue
@@ -178,7 +178,16 @@ def _forget_dead_workers(metrics: Path) -> None:
 
     for path in metrics.glob("gauge_live*_*.db"):
         pid = int(path.stem.rsplit("_", 1)[1])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _runs(pid):
             multiprocess.mark_process_dead(pid, str(metrics))  # type: ignore[no-untyped-call]
+
+
+def _runs(pid: int) -> bool:
+    """Whether a process has this PID (a zombie still does, until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        pass
+    return True

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from itertools import islice, pairwise
+from itertools import pairwise
 from typing import Any
 
 SPACE, META, NEWLINE = " ", "\u2581", "\n"
@@ -166,16 +166,9 @@ class PieceCounter:
             return self._lookup(self.known, self.pieces(text), _same)
         if "  " in text:  # every space of a run but the first held: the run stays one piece
             text = text.replace("  ", SPACE + HOLD).replace(HOLD + SPACE, HOLD + HOLD)
-        cut = text.split(SPACE)
-        head, tails = cut[0], self.tails
-        try:
-            n = sum(map(tails.__getitem__, islice(cut, 1, None)))
-        except KeyError:  # words not seen yet
-            n = self._lookup(tails, cut[1:], _tail)
-        if head:
-            known = self.known.get(head)
-            n += self._lookup(self.known, [head], _same) if known is None else known
-        return n
+        head, *tails = text.split(SPACE)
+        n = self._lookup(self.tails, tails, _tail)
+        return n + self._lookup(self.known, [head], _same) if head else n
 
     def _lookup(self, known: dict[str, int], keys: list[str], piece: Callable[[str], str]) -> int:
         """The sum of the tokens of `keys` remembered in `known`, those not there counted
@@ -183,9 +176,9 @@ class PieceCounter:
         try:
             return sum(map(known.__getitem__, keys))
         except KeyError:  # keys not seen yet (or the cache just restarted)
-            missing = list(set(keys).difference(known))
-            counted = self._encode([piece(k) for k in missing])
-            fresh = {k: counted[piece(k)] for k in missing}
+            texts = {k: piece(k) for k in set(keys).difference(known)}
+            counted = self._encode(list(texts.values()))
+            fresh = {k: counted[t] for k, t in texts.items()}
             if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
                 kept = {k: n for k in keys if (n := known.get(k)) is not None}
                 known.clear()
