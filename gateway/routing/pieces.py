@@ -16,9 +16,10 @@ of another: every digit is counted as `0`, and a record's fresh numbers are piec
 before (`_zeros` says when it is safe).
 
 Words and lines recur, from one request to the next (a chat resends its history), so their
-counts are remembered (bounded), and a prompt costs a split and dictionary lookups; pieces
-not seen before go to the BPE model directly when no added token can occur in them (~3x
-cheaper than the whole pipeline), else through the whole tokenizer, in one call. A line
+counts are remembered (bounded), and a prompt costs a split and dictionary lookups. The
+pieces not seen before, from all of a text's lines at once, go to the BPE model directly
+when no added token can occur in them (~3x cheaper than the whole pipeline), else through
+the whole tokenizer, in one call. A line
 without glue, `▁` or tabs (most text) is cut with `str.split(" ")` and its words looked up in
 C (`sum(map(...))`), without making a piece per word: a word after a space is remembered
 under itself, its space implied (`tails`), and the spaces of a run but its first are held
@@ -137,63 +138,91 @@ class PieceCounter:
         # cut first) is there: looked for in the whole text, then in each line if found
         words = None if any(a in text for a in self._not_words) else True
         if self._lines is None:
-            return self.specials + self._sum(text, words)
+            return self.specials + self._sums([text], words)[0]
         lines, known = self._lines(text), self.lines
         try:  # a chat's history: every line seen
             return self.specials + sum(map(known.__getitem__, lines))
         except KeyError:
             pass
-        total = self.specials
-        for line in lines:
+        counts, fresh = {}, []  # this text's lines (its own copy: another thread may restart
+        for line in dict.fromkeys(lines):  # the cache meanwhile)
             n = known.get(line)
             if n is None:
-                n = self._sum(line, words)
-                if len(line) <= LONGEST_LINE:
-                    if self._line_chars > CACHED_LINE_CHARS:
-                        known.clear()
-                        self._line_chars = 0
-                    known[line] = n
-                    self._line_chars += len(line)
-            total += n
-        return total
+                fresh.append(line)
+            else:
+                counts[line] = n
+        for line, n in zip(fresh, self._sums(fresh, words), strict=True):
+            counts[line] = n
+            if len(line) <= LONGEST_LINE:
+                if self._line_chars > CACHED_LINE_CHARS:
+                    known.clear()
+                    self._line_chars = 0
+                known[line] = n
+                self._line_chars += len(line)
+        return self.specials + sum(map(counts.__getitem__, lines))
 
-    def _sum(self, text: str, words: bool | None) -> int:
-        """The tokens of `text`'s pieces, special tokens not counted; `words`: whether it can
-        be cut at spaces (see the module), None: not known."""
+    def _sums(self, texts: list[str], words: bool | None) -> list[int]:
+        """The tokens of each text's pieces, special tokens not counted; `words`: whether
+        they can be cut at spaces (see the module), None: not known. The pieces none of them
+        was seen with are counted together, in one call."""
+        keys = [self._keys(text, words) for text in texts]
+        known, tails = self.known, self.tails
+        sums: list[int | None] = []
+        for heads, rest in keys:
+            try:  # in C: on a long text, a loop in Python costs more than the BPE
+                sums.append(sum(map(known.__getitem__, heads)) + sum(map(tails.__getitem__, rest)))
+            except KeyError:  # not seen yet (or the cache just restarted)
+                sums.append(None)
+        short = [k for k, n in zip(keys, sums, strict=True) if n is None]
+        if not short:
+            return sums  # type: ignore[return-value]
+        self._learn(
+            (known, [h for heads, _ in short for h in heads], _same),
+            (tails, [t for _, rest in short for t in rest], _tail),
+        )
+        return [
+            self._sum(known, heads, _same) + self._sum(tails, rest, _tail) if n is None else n
+            for (heads, rest), n in zip(keys, sums, strict=True)
+        ]
+
+    def _keys(self, text: str, words: bool | None) -> tuple[list[str], list[str]]:
+        """`text`'s pieces: those remembered in `known`, and the words remembered in
+        `tails` (see the module)."""
         if words is None:
             words = not any(a in text for a in self._not_words)
         if not words:
-            return self._lookup(self.known, self.pieces(text), _same)
+            return self.pieces(text), []
         if "  " in text:  # every space of a run but the first held: the run stays one piece
             text = text.replace("  ", SPACE + HOLD).replace(HOLD + SPACE, HOLD + HOLD)
         head, *tails = text.split(SPACE)
-        n = self._lookup(self.tails, tails, _tail)
-        return n + self._lookup(self.known, [head], _same) if head else n
+        return ([head] if head else []), tails
 
-    def _lookup(self, known: dict[str, int], keys: list[str], piece: Callable[[str], str]) -> int:
-        """The sum of the tokens of `keys` remembered in `known`, those not there counted
-        first (`piece` makes the text of a key)."""
-        try:
-            return sum(map(known.__getitem__, keys))
-        except KeyError:  # keys not seen yet (or the cache just restarted)
-            texts = {k: piece(k) for k in set(keys).difference(known)}
-            counted = self._encode(list(texts.values()))
-            fresh = {k: counted[t] for k, t in texts.items()}
-            if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
+    def _learn(self, *wanted: tuple[dict[str, int], list[str], Callable[[str], str]]) -> None:
+        """Count what each cache lacks of its keys (`piece` makes the text of a key), all in
+        one call, and remember it; a full cache restarts, keeping its keys."""
+        texts = [
+            (known, keys, {k: piece(k) for k in set(keys).difference(known)})
+            for known, keys, piece in wanted
+        ]
+        counted = self._encode(list({t for *_, new in texts for t in new.values()}))
+        for known, keys, new in texts:
+            if len(known) + len(new) > CACHED_PIECES:  # restart, keeping this text's
                 kept = {k: n for k in keys if (n := known.get(k)) is not None}
                 known.clear()
                 known.update(kept)
-            known.update(fresh)
-        try:  # the sum in C again: on a long text, a loop in Python costs more than the BPE
+            known.update((k, counted[t]) for k, t in new.items())
+
+    def _sum(self, known: dict[str, int], keys: list[str], piece: Callable[[str], str]) -> int:
+        """The sum of the tokens of `keys`, remembered in `known` (`_learn`)."""
+        try:
             return sum(map(known.__getitem__, keys))
         except KeyError:
             # forgotten meanwhile: a long prompt is counted in a worker thread while the
             # event loop counts others, and either may restart the cache
             total = 0
             for k in keys:
-                n = fresh.get(k)
-                if n is None and (n := known.get(k)) is None:
-                    n = fresh[k] = self._encode([piece(k)])[piece(k)]
+                if (n := known.get(k)) is None:
+                    n = self._encode([piece(k)])[piece(k)]
                 total += n
             return total
 

@@ -136,6 +136,22 @@ def test_pieces_forgotten_between_the_lookups_are_counted_again() -> None:
     assert counter("c b bc  b ") == whole(tok, "c b bc  b ")  # cut at spaces
 
 
+def test_the_pieces_a_text_brings_are_counted_in_one_call() -> None:
+    """Lines and words not seen before, from every line of a text, go to the tokenizer
+    together: one call a text, not one a line."""
+    tok = build()
+    counter = PieceCounter.for_tokenizer(tok)
+    assert counter is not None
+    calls: list[list[str]] = []
+    encode = counter._encode
+    counter._encode = lambda pieces: calls.append(pieces) or encode(pieces)  # type: ignore[method-assign]
+    text = "a b\nbc c\n\nc a  b\nb bc\tc a"  # heads and tails; a line cut by the pattern
+    assert counter(text) == whole(tok, text)
+    assert len(calls) == 1 and len(calls[0]) == len(set(calls[0]))
+    counter.lines.clear()  # its lines forgotten, its pieces not: nothing new to count
+    assert counter(text) == whole(tok, text) and len(calls) == 1
+
+
 def test_runs_of_spaces_stay_with_the_word_after_them() -> None:
     tok = build()
     counter = PieceCounter.for_tokenizer(tok)
