@@ -197,7 +197,7 @@ async def _open(
         failed=failed,
         headers={"x-request-id": record.request_id},
         admission=state.admission,
-        adapt=lambda name, b: adapt(state.profile.variant(name).engine.kind, b),
+        adapt=lambda name, b: adapt(state.profile.variant(name).engine, b),
     )
 
 

@@ -7,12 +7,16 @@ get one and think it got what it asked for. Unknown fields still pass through un
 llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server excludes `n`
 and `best_of` from what it passes on, takes one text prompt per request, echoes only in
 non-streamed completions, and knows `max_tokens` but not `max_completion_tokens` (which it
-drops: the gateway renames it). vLLM honours all of these; an external upstream is trusted.
+drops: the gateway renames it). Its chat formats drop or refuse some messages: see
+quantgate/chat.py. vLLM honours all of these; an external upstream is trusted.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from quantgate.chat import llamacpp_messages
+from quantgate.profile import Engine, LlamaCppEngine
 
 CHAT = "chat/completions"
 
@@ -51,14 +55,25 @@ def wants_logprobs(path: str, body: dict[str, Any]) -> bool:
     return body.get("logprobs") is not None
 
 
-def adapt(kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    """`body` as engine `kind` understands it (same meaning, its spelling)."""
-    if kind == "llamacpp" and "max_completion_tokens" in body:
-        body = dict(body)
-        limit = body.pop("max_completion_tokens")
-        if limit is not None and body.get("max_tokens") is None:
-            body["max_tokens"] = limit
-    return body
+def adapt(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` as `engine` understands it (same meaning, its spelling): for llama.cpp,
+    `max_completion_tokens` as `max_tokens`, and the messages as its chat format keeps their
+    meaning (quantgate/chat.py: `developer` as `system`; Gemma's turns fold system text into
+    the next user turn)."""
+    if not isinstance(engine, LlamaCppEngine):
+        return body
+    adapted = body
+    if "max_completion_tokens" in body:
+        adapted = dict(body)
+        limit = adapted.pop("max_completion_tokens")
+        if limit is not None and adapted.get("max_tokens") is None:
+            adapted["max_tokens"] = limit
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        kept = llamacpp_messages(engine.args.get("chat_format"), messages)
+        if kept is not messages:
+            adapted = {**adapted, "messages": kept}
+    return adapted
 
 
 def _int(value: Any) -> int:

@@ -11,6 +11,8 @@ import math
 import re
 from typing import Any
 
+from quantgate.chat import text_of
+
 HEAD = 700  # characters read from the start of the last user message
 TAIL = 300  # and from its end
 
@@ -90,19 +92,6 @@ def view(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     if isinstance(prompt, list):
         prompt = prompt[0] if prompt and isinstance(prompt[0], str) else ""
     return [{"role": "user", "content": prompt if isinstance(prompt, str) else ""}], True
-
-
-def text_of(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: keep the text ones
-        return " ".join(
-            str(p.get("text", ""))
-            for p in content
-            if isinstance(p, dict) and p.get("type") == "text"
-        )
-    return ""
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:

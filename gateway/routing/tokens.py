@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import text_of, view
+from gateway.routing.features import view
 from gateway.routing.pieces import PieceCounter
 from quantgate.artifact import Artifact
+from quantgate.chat import llamacpp_messages, text_of
 from quantgate.locations import default_root
 from quantgate.profile import (
     ExternalEngine,
@@ -153,7 +154,7 @@ def render_llamacpp(chat_format: str) -> Render:
 
     def render(messages: list[dict[str, Any]]) -> str:
         flat = [{"role": m.get("role", "user"), "content": text_of(m)} for m in messages]
-        return str(formatter(messages=flat).prompt)
+        return str(formatter(messages=llamacpp_messages(chat_format, flat)).prompt)
 
     return render
 

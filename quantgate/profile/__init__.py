@@ -4,6 +4,7 @@ from quantgate.profile.loader import load_profile, parse_profile
 from quantgate.profile.paths import resolve_path
 from quantgate.profile.schema import (
     ContextBand,
+    Engine,
     Evidence,
     ExternalEngine,
     LlamaCppEngine,
@@ -18,6 +19,7 @@ from quantgate.profile.schema import (
 
 __all__ = [
     "ContextBand",
+    "Engine",
     "Evidence",
     "ExternalEngine",
     "LlamaCppEngine",

@@ -392,6 +392,21 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
     counted = {c["variant"]: c["prompt_tokens"] for c in decision["candidates"]}
     assert all(c["prompt_tokens_exact"] for c in decision["candidates"])
     assert raw.parse().usage.prompt_tokens == counted[served]
+    # system and developer text too: counted where the engine reads it (quantgate/chat.py)
+    told = [
+        {"role": "system", "content": "Answer with a number."},
+        {"role": "developer", "content": "Be brief."},
+        *gsm8k,
+    ]
+    reply = client.chat.completions.create(
+        model=f"{MODEL}@{served}", messages=told, max_tokens=1, temperature=0
+    )
+    decision = httpx.post(
+        base + "/v1/route", json={"model": MODEL, "messages": told, "max_tokens": 1}
+    ).json()
+    told_counts = {c["variant"]: c["prompt_tokens"] for c in decision["candidates"]}
+    assert reply.usage is not None
+    assert reply.usage.prompt_tokens == told_counts[served] > counted[served]
     completion = client.completions.create(
         model=MODEL, prompt=PROMPTS[0], max_tokens=2, temperature=0
     )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.engines.fields import adapt, unsupported
+from quantgate.profile import LlamaCppEngine, VllmEngine
 
 CHAT = "chat/completions"
 TEXT = "completions"
@@ -69,9 +70,48 @@ def test_not_asking_for_logprobs_is_fine_without_them(path: str, body: dict[str,
     assert unsupported("llamacpp", path, body, logprobs=False) is None
 
 
+LLAMACPP = LlamaCppEngine(artifact="x")
+GEMMA = LlamaCppEngine(artifact="x", args={"chat_format": "gemma"})
+VLLM = VllmEngine(artifact="x")
+
+
 def test_max_completion_tokens_becomes_max_tokens_for_llamacpp() -> None:
     body = {"max_completion_tokens": 5, "messages": []}
-    assert adapt("llamacpp", body) == {"max_tokens": 5, "messages": []}
-    assert adapt("llamacpp", {"max_completion_tokens": 5, "max_tokens": 3}) == {"max_tokens": 3}
-    assert adapt("vllm", body) is body
+    assert adapt(LLAMACPP, body) == {"max_tokens": 5, "messages": []}
+    assert adapt(LLAMACPP, {"max_completion_tokens": 5, "max_tokens": 3}) == {"max_tokens": 3}
+    assert adapt(VLLM, body) is body
     assert body == {"max_completion_tokens": 5, "messages": []}  # not changed in place
+
+
+def test_developer_messages_reach_llamacpp_as_system_messages() -> None:
+    messages = [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    body = {"messages": messages}
+    sent = adapt(LLAMACPP, body)["messages"]
+    assert sent == [{"role": "system", "content": "Be brief."}, messages[1]]
+    assert body == {"messages": messages} and messages[0]["role"] == "developer"
+    assert adapt(VLLM, body) is body  # vLLM takes the role
+    plain = {"messages": [{"role": "system", "content": "x"}, {"role": "user", "content": "y"}]}
+    assert adapt(LLAMACPP, plain) is plain  # nothing to change: nothing copied
+
+
+def test_gemma_turns_keep_system_text_tool_results_and_parts() -> None:
+    """llama-cpp-python's `gemma` format drops all but user and assistant turns: the gateway
+    folds the rest in, as profiles/templates/gemma-turns.jinja does for vLLM."""
+    body = {
+        "messages": [
+            {"role": "system", "content": "Answer in French."},
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+            {"role": "assistant", "content": "Salut"},
+            {"role": "tool", "content": "42", "tool_call_id": "1"},
+            {"role": "system", "content": "Stop."},
+        ]
+    }
+    assert adapt(GEMMA, body)["messages"] == [
+        {"role": "user", "content": "Answer in French.\n\nBe brief.\n\nHi"},
+        {"role": "assistant", "content": "Salut"},
+        {"role": "user", "content": "42"},
+        {"role": "user", "content": "Stop."},
+    ]
+    turns = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}
+    assert adapt(GEMMA, turns) is turns

@@ -306,6 +306,28 @@ def max_completion_tokens(target: Target) -> None:
 
 
 @case
+def system_and_developer_messages_are_read(target: Target) -> None:
+    """A system message, or a `developer` one (OpenAI's name for it), is part of the prompt:
+    it counts as its text placed before the user's (how a model without a system role reads
+    it), never dropped, never refused."""
+    system, user = "Answer in one word.", "Name three colours."
+
+    def prompt_tokens(messages: list[dict[str, str]]) -> int:
+        reply = target.client.chat.completions.create(
+            model=target.pinned(), messages=messages, max_tokens=1, temperature=0
+        )
+        assert reply.choices[0].finish_reason in ("length", "stop")
+        return reply.usage.prompt_tokens
+
+    alone = prompt_tokens([{"role": "user", "content": user}])
+    folded = prompt_tokens([{"role": "user", "content": f"{system}\n\n{user}"}])
+    assert folded > alone
+    for role in ("system", "developer"):
+        told = [{"role": role, "content": system}, {"role": "user", "content": user}]
+        assert prompt_tokens(told) == folded, role
+
+
+@case
 def response_format_json(target: Target) -> None:
     reply = target.client.chat.completions.create(
         model=target.pinned(),
