@@ -240,7 +240,7 @@ def _honouring(
     kept, refused = [], []
     for name in order:
         variant = state.profile.variant(name)
-        why = unsupported(variant.engine.kind, path, body, logprobs=variant.logprobs)
+        why = unsupported(variant.engine, path, body, logprobs=variant.logprobs)
         if why is None:
             kept.append(name)
         else:

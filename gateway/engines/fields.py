@@ -8,7 +8,10 @@ llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server
 and `best_of` from what it passes on, takes one text prompt per request, echoes only in
 non-streamed completions, and knows `max_tokens` but not `max_completion_tokens` (which it
 drops: the gateway renames it). Its chat formats drop or refuse some messages: see
-quantgate/chat.py. vLLM honours all of these; an external upstream is trusted.
+quantgate/chat.py. Its turn formats leave `tools` out of the prompt, so only the tool that
+`tool_choice` names can be called (its server holds the answer to that tool's schema); its
+function-calling formats (`chatml-function-calling`, `functionary*`) show them. vLLM honours
+all of these; an external upstream is trusted.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ from quantgate.chat import llamacpp_messages
 from quantgate.profile import Engine, LlamaCppEngine
 
 CHAT = "chat/completions"
+# llama-cpp-python chat formats that do show tools to the model
+TOOL_FORMATS = ("chatml-function-calling", "functionary", "functionary-v1", "functionary-v2")
 
 
 def unsupported(
-    kind: str, path: str, body: dict[str, Any], *, logprobs: bool = True
+    engine: Engine, path: str, body: dict[str, Any], *, logprobs: bool = True
 ) -> tuple[str, str] | None:
-    """(field, why) for the first field `body` sets that engine `kind` cannot honour;
-    `logprobs` False: the engine returns none (llama.cpp without `logits_all`)."""
+    """(field, why) for the first field `body` sets that `engine` cannot honour; `logprobs`
+    False: the engine returns none (llama.cpp without `logits_all`)."""
     if not logprobs and wants_logprobs(path, body):
         return "logprobs", "this variant's llama.cpp engine runs without logits_all: no logprobs"
-    if kind != "llamacpp":
+    if not isinstance(engine, LlamaCppEngine):
         return None
     if _int(body.get("n")) > 1:
         return "n", "llama.cpp's server generates one choice per request"
@@ -37,7 +42,7 @@ def unsupported(
     if path == CHAT:
         if body.get("echo"):
             return "echo", "llama.cpp's server does not echo chat prompts"
-        return None
+        return _unseen_tools(engine, body)
     prompt = body.get("prompt")
     if isinstance(prompt, list) and (
         len(prompt) > 1 or any(not isinstance(p, str) for p in prompt)
@@ -45,6 +50,25 @@ def unsupported(
         return "prompt", "llama.cpp's server takes one text prompt (no batches, no token ids)"
     if body.get("echo") and body.get("stream"):
         return "echo", "llama.cpp's server echoes the prompt only in non-streamed completions"
+    return None
+
+
+def _unseen_tools(engine: LlamaCppEngine, body: dict[str, Any]) -> tuple[str, str] | None:
+    """Tools the model would never see: llama-cpp-python's turn formats (a named
+    `chat_format`, or the one it guesses from the GGUF's template, else `llama-2`) leave them
+    out of the prompt, so the model can only call the one `tool_choice` names (its answer
+    is then held to that tool's schema). Its function-calling formats do show them."""
+    chat_format = engine.args.get("chat_format")
+    if chat_format in TOOL_FORMATS:
+        return None
+    shown = f"`{chat_format}` chat format" if chat_format else "chat format (none set)"
+    for field, choice in (("tools", "tool_choice"), ("functions", "function_call")):
+        asked = body.get(choice)
+        if body.get(field) and not isinstance(asked, dict) and asked != "none":
+            return field, (
+                f"llama.cpp's {shown} does not show tools to the model; name the one to call "
+                f"in `{choice}`, or serve with chat_format {TOOL_FORMATS[0]}"
+            )
     return None
 
 

@@ -7,10 +7,16 @@ from typing import Any
 import pytest
 
 from gateway.engines.fields import adapt, unsupported
-from quantgate.profile import LlamaCppEngine, VllmEngine
+from quantgate.profile import ExternalEngine, LlamaCppEngine, VllmEngine
 
 CHAT = "chat/completions"
 TEXT = "completions"
+
+
+LLAMACPP = LlamaCppEngine(artifact="x")
+GEMMA = LlamaCppEngine(artifact="x", args={"chat_format": "gemma"})
+VLLM = VllmEngine(artifact="x")
+EXTERNAL = ExternalEngine(url="http://127.0.0.1:1/v1")
 
 
 @pytest.mark.parametrize(
@@ -28,11 +34,11 @@ TEXT = "completions"
 def test_llamacpp_refuses_what_its_server_drops(
     path: str, body: dict[str, Any], field: str
 ) -> None:
-    found = unsupported("llamacpp", path, body)
+    found = unsupported(LLAMACPP, path, body)
     assert found is not None and found[0] == field
     assert "llama.cpp" in found[1]
-    assert unsupported("vllm", path, body) is None
-    assert unsupported("external", path, body) is None
+    assert unsupported(VLLM, path, body) is None
+    assert unsupported(EXTERNAL, path, body) is None
 
 
 @pytest.mark.parametrize(
@@ -45,7 +51,7 @@ def test_llamacpp_refuses_what_its_server_drops(
     ],
 )
 def test_llamacpp_accepts_what_it_honours(path: str, body: dict[str, Any]) -> None:
-    assert unsupported("llamacpp", path, body) is None
+    assert unsupported(LLAMACPP, path, body) is None
 
 
 @pytest.mark.parametrize(
@@ -58,21 +64,16 @@ def test_llamacpp_accepts_what_it_honours(path: str, body: dict[str, Any]) -> No
     ],
 )
 def test_a_variant_without_logprobs_refuses_them(path: str, body: dict[str, Any]) -> None:
-    found = unsupported("llamacpp", path, body, logprobs=False)
+    found = unsupported(LLAMACPP, path, body, logprobs=False)
     assert found is not None and found[0] == "logprobs" and "logits_all" in found[1]
-    assert unsupported("llamacpp", path, body) is None  # logits_all on: served
+    assert unsupported(LLAMACPP, path, body) is None  # logits_all on: served
 
 
 @pytest.mark.parametrize(
     ("path", "body"), [(CHAT, {"logprobs": False}), (TEXT, {"logprobs": None}), (CHAT, {})]
 )
 def test_not_asking_for_logprobs_is_fine_without_them(path: str, body: dict[str, Any]) -> None:
-    assert unsupported("llamacpp", path, body, logprobs=False) is None
-
-
-LLAMACPP = LlamaCppEngine(artifact="x")
-GEMMA = LlamaCppEngine(artifact="x", args={"chat_format": "gemma"})
-VLLM = VllmEngine(artifact="x")
+    assert unsupported(LLAMACPP, path, body, logprobs=False) is None
 
 
 def test_max_completion_tokens_becomes_max_tokens_for_llamacpp() -> None:
@@ -115,3 +116,37 @@ def test_gemma_turns_keep_system_text_tool_results_and_parts() -> None:
     ]
     turns = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}
     assert adapt(GEMMA, turns) is turns
+
+
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"tools": TOOLS}, "tools"),
+        ({"tools": TOOLS, "tool_choice": "auto"}, "tools"),
+        ({"tools": TOOLS, "tool_choice": "required"}, "tools"),
+        ({"functions": [TOOLS[0]["function"]]}, "functions"),
+    ],
+)
+def test_tools_a_turn_format_never_shows_are_refused(body: dict[str, Any], field: str) -> None:
+    found = unsupported(GEMMA, CHAT, body)
+    assert found is not None and found[0] == field and "`gemma`" in found[1]
+    assert unsupported(LLAMACPP, CHAT, body) is not None  # a format guessed, or llama-2's
+    calling = LlamaCppEngine(artifact="x", args={"chat_format": "chatml-function-calling"})
+    assert unsupported(calling, CHAT, body) is None
+    assert unsupported(VLLM, CHAT, body) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "f"}}},
+        {"tools": TOOLS, "tool_choice": "none"},
+        {"functions": [TOOLS[0]["function"]], "function_call": {"name": "f"}},
+        {"tools": []},
+    ],
+)
+def test_a_named_tool_or_none_is_served_by_a_turn_format(body: dict[str, Any]) -> None:
+    assert unsupported(GEMMA, CHAT, body) is None

