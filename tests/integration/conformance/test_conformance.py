@@ -22,9 +22,6 @@ pytestmark = pytest.mark.integration
 
 # llama-cpp-python's server drops `n` and echoes only in non-streamed completions
 REFUSES = {"llamacpp": frozenset({"n", "echo+stream"}), "vllm": frozenset()}
-# llama-cpp-python's turn formats leave tools out of the prompt but call a named one; the vLLM
-# demo runs without a tool-call parser, so vLLM refuses tools
-TOOLS = {"llamacpp": "named", "vllm": "refused"}
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +43,14 @@ variants:
     quant: {{w_bits: 4, method: awq}}
 """)
     base = start_gateway(processes, profile).removesuffix("/v1")
-    return Target("mock", base, "mock", ["ref", "low"], tools="trusted")
+    return Target("mock", base, "mock", ["ref", "low"])
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_demo_engines(demo: tuple[Demo, str], name: str) -> None:
     spec, base = demo
     kind = spec.data["variants"][0]["engine"]["kind"]
-    target = Target(
-        spec.profile, base, MODEL, spec.variants, REFUSES[kind], kind != "vllm", TOOLS[kind]
-    )
+    target = Target(spec.profile, base, MODEL, spec.variants, REFUSES[kind], kind != "vllm", kind)
     CASES[name](target)
 
 
