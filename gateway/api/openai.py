@@ -27,10 +27,12 @@ from gateway.api.schemas import (
 from gateway.engines.fields import adapt, unsupported
 from gateway.metrics.record import RequestRecord
 from gateway.relay.failover import Served, open_first
+from gateway.routing.resolve import pinned_variant
 from gateway.routing.router import upstream_body as without_hints
 from gateway.state import GatewayState
 from quantgate.errors import (
     InvalidRequest,
+    ModelNotFound,
     UnsupportedParameter,
     UpstreamError,
     UpstreamTimeout,
@@ -63,17 +65,33 @@ async def completions(request: Request) -> Response:
 
 @router.get("/v1/models")
 async def models(request: Request) -> dict[str, Any]:
+    return {"object": "list", "data": _model_cards(request.app.state.gateway)}
+
+
+@router.get("/v1/models/{model:path}")
+async def model(request: Request, model: str) -> dict[str, Any]:
+    """One model (the SDK's `models.retrieve`); 404 `model_not_found` for any other name."""
     state: GatewayState = request.app.state.gateway
-    profile = state.profile
-    created = state.started
-    absent = state.unsupported
+    for card in _model_cards(state):
+        if card["id"] == model:
+            return card
+    pinned_variant(state.profile, model)  # raises for a name that is not the profile's
+    raise ModelNotFound(  # one of its variants that this machine cannot run
+        f"The model `{model}` is not served here: {state.unsupported[model.partition('@')[2]]}",
+        param="model",
+    )
+
+
+def _model_cards(state: GatewayState) -> list[dict[str, Any]]:
+    """The model (routed), then each variant this machine runs."""
+    profile, created, absent = state.profile, state.started, state.unsupported
     data = [_model_card(profile.model, created, None, profile.variant(profile.default_variant))]
     data += [
         _model_card(f"{profile.model}@{v.name}", created, profile.model, v)
         for v in profile.variants
         if v.name not in absent  # this machine cannot run it
     ]
-    return {"object": "list", "data": data}
+    return data
 
 
 def _model_card(model_id: str, created: int, root: str | None, variant: Any) -> dict[str, Any]:

@@ -55,6 +55,9 @@ def test_a_variant_this_cpu_cannot_run_is_never_started_listed_or_routed_to(
     name, why = next(iter(spec.unsupported.items()))
     client = client_for(base)
     assert f"{MODEL}@{name}" not in [m.id for m in client.models.list()]
+    with pytest.raises(openai.NotFoundError) as absent:
+        client.models.retrieve(f"{MODEL}@{name}")
+    assert why in absent.value.message
     with pytest.raises(openai.APIStatusError) as refused:
         client.chat.completions.create(
             model=f"{MODEL}@{name}", messages=[{"role": "user", "content": "Hi"}], max_tokens=2

@@ -44,6 +44,10 @@ def client(stack: dict) -> openai.OpenAI:
 
 def test_models_list(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list()] == ["demo", "demo@ref", "demo@w4", "demo@gone"]
+    assert client.models.retrieve("demo@w4").id == "demo@w4"
+    with pytest.raises(openai.NotFoundError) as info:
+        client.models.retrieve("other")
+    assert info.value.code == "model_not_found"
 
 
 def test_chat_completion(client: openai.OpenAI) -> None:

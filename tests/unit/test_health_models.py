@@ -16,6 +16,18 @@ async def test_models_lists_the_model_and_every_variant(client: httpx.AsyncClien
     assert all(m["object"] == "model" for m in r.json()["data"])
 
 
+async def test_each_model_is_retrieved_by_its_id(client: httpx.AsyncClient) -> None:
+    listed = (await client.get("/v1/models")).json()["data"]
+    for card in listed:
+        r = await client.get(f"/v1/models/{card['id']}")
+        assert r.status_code == 200 and r.json() == card
+    r = await client.get("/v1/models/demo@nope")
+    assert r.status_code == 404
+    error = r.json()["error"]
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    assert "demo@w4" in error["message"]  # what is there instead
+
+
 async def test_health_is_liveness_only(make_app, upstreams: FakeUpstreams) -> None:
     for v in ("ref", "w8", "w4"):
         upstreams.set(v, down())
