@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -580,3 +582,45 @@ def test_lm_eval_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> 
     rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
     assert {r["variant"] for r in rows} == set(variants) and all(r["response"] for r in rows)
     assert "quantgate_lambada" in (run / "report.md").read_text()
+
+
+def test_a_request_whose_client_left_stops_generating(demo: tuple[Demo, str]) -> None:
+    """A client that gives up no longer holds the engine: llama.cpp stops generating for it
+    at the next token, streamed or not (it checked streams only, between chunks, and ran a
+    non-streamed request to its end), and says so in the engine's log."""
+    spec, base = demo
+    variant = spec.reference
+    if spec.data["variants"][0]["engine"]["kind"] != "llamacpp":
+        pytest.skip("vLLM aborts the request of a client that left itself")
+    log = Path(httpx.get(base + "/ready").json()["engines"][variant]["log"])
+    never_ends = {"1": -100, "106": -100}  # <eos> and <end_of_turn>: the 1500 tokens it asks
+
+    def stopped() -> list[int]:
+        found = re.findall(r"the client left; stopped after (\d+) tokens", log.read_text())
+        return [int(n) for n in found]
+
+    def wait_for_another(seen: int) -> int:
+        deadline = time.monotonic() + 120
+        while len(stopped()) == seen:
+            assert time.monotonic() < deadline, f"no stop in {log}"
+            time.sleep(0.2)
+        return stopped()[-1]
+
+    impatient = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0, timeout=2)
+    ask: dict[str, Any] = {
+        "model": f"{MODEL}@{variant}",
+        "prompt": "Once upon a time",
+        "max_tokens": 1500,
+        "logit_bias": never_ends,
+    }
+    seen = len(stopped())
+    with pytest.raises(openai.APITimeoutError):
+        impatient.completions.create(**ask)
+    assert wait_for_another(seen) < 1500
+    stream = client_for(base).completions.create(**ask, stream=True)
+    for _ in zip(range(5), stream, strict=False):
+        pass
+    stream.close()
+    assert wait_for_another(seen + 1) < 1500
+    reply = client_for(base).completions.create(model=f"{MODEL}@{variant}", prompt=PROMPTS[0])
+    assert reply.choices[0].finish_reason in ("length", "stop")
