@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from quantgate.chat import text_of
+from quantgate.chat import SYSTEM_ROLES, text_of
 
 HEAD = 700  # characters read from the start of the last user message
 TAIL = 300  # and from its end
@@ -123,7 +123,7 @@ def features(body: dict[str, Any], vocabulary: frozenset[str] | None = None) -> 
             users, last_user = users + 1, m
         elif role == "assistant":
             assistants += 1
-        elif role == "system":
+        elif role in SYSTEM_ROLES:  # `developer`: OpenAI's newer name for it
             system = True
     last = text_of(last_user) if last_user is not None else ""
     seen = clip(last)

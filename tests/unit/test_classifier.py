@@ -79,6 +79,18 @@ def test_features_read_a_bounded_window() -> None:
     }
 
 
+def test_a_developer_message_is_read_as_a_system_message() -> None:
+    def told(role: str) -> dict[str, object]:
+        return {
+            "messages": [{"role": role, "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+        }
+
+    assert features(told("developer"))["has_system"] == 1.0
+    assert features(told("developer")) == features(told("system"))
+    clf = default_classifier()
+    assert clf.classify(told("developer")) == clf.classify(told("system"))
+
+
 def test_weights_cover_every_task_and_only_known_features() -> None:
     data = json.loads(WEIGHTS.read_text())
     assert data["classes"] == list(TASKS)
