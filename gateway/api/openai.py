@@ -19,6 +19,7 @@ from gateway.api.disconnect import unless_disconnected
 from gateway.api.observe import current
 from gateway.api.replies import to_response
 from gateway.api.schemas import (
+    ERRORS,
     GENERATED,
     ChatCompletionRequest,
     CompletionRequest,
@@ -68,7 +69,7 @@ async def models(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": _model_cards(request.app.state.gateway)}
 
 
-@router.get("/v1/models/{model:path}")
+@router.get("/v1/models/{model:path}", responses={s: ERRORS[s] for s in (401, 404)})
 async def model(request: Request, model: str) -> dict[str, Any]:
     """One model (the SDK's `models.retrieve`); 404 `model_not_found` for any other name."""
     state: GatewayState = request.app.state.gateway
