@@ -31,6 +31,7 @@ from statistics import median
 from typing import Any
 
 from gateway.engines.base import Artifact
+from gateway.heap import settle
 from gateway.routing.router import Hints, Router
 from gateway.routing.tokens import prompt_counter
 from quantgate.data import data_dir, jsonl
@@ -140,11 +141,8 @@ def main() -> None:
             c.tokenizer.load(fast=fast, pieces=pieces)  # type: ignore[attr-defined]
         counters[kind] = counter
     router = Router(profile, counters["pieces"])
-    # what start-up made, out of the collector's sight, as the gateway does once it is up
-    # (gateway/app.py's lifespan): a full collection would walk the tokenizers' and the
-    # classifier's tables (~7 ms apiece), a stall the gateway does not have
-    gc.collect()
-    gc.freeze()
+    settle()  # as the gateway does once it is up (gateway/heap.py): without it, full
+    # collections walk the tokenizers' and the classifier's tables, a stall the gateway lacks
     print(
         f"router: {PROFILE.name}, {len(profile.variants)} variants; classifier heads: "
         f"{router.classifier.stages}; every request routed once; times in us, p50 / p99"

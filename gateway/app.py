@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from gateway.api.direct import DirectRoutes
 from gateway.api.observe import ENDPOINTS, ObserveMiddleware
 from gateway.api.schemas import COMPONENTS
 from gateway.engines.base import Engines
+from gateway.heap import settle
 from gateway.relay.pool import UpstreamPool
 from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
@@ -79,11 +79,7 @@ def create_app(
                 tg.start_soon(state.load.watch)
                 if state.metrics.pending is not None:  # a worker: its summed metric updates
                     tg.start_soon(state.metrics.flush_every)
-                # what start-up made lives as long as the app: out of the collector's sight, a
-                # full collection no longer walks ~85k objects (~28 ms, a stall every few
-                # hundred requests: bench/overhead.py's tail latency)
-                gc.collect()
-                gc.freeze()
+                settle()  # what start-up made, out of the collector's sight; free pages back
                 yield
                 tg.cancel_scope.cancel()
         finally:

@@ -32,7 +32,7 @@ import os
 import runpy
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Generator, Iterable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -90,16 +90,20 @@ def stop_when_the_client_leaves(app: ASGI) -> ASGI:
     return watched
 
 
-def until_the_client_leaves(generate: Callable[..., Iterator[int]]) -> Callable[..., Any]:
+def until_the_client_leaves(generate: Callable[..., Generator[int]]) -> Callable[..., Any]:
     """`Llama.generate`, ending at the next token once the request's client has left."""
 
-    def generating(self: Any, tokens: Any, *args: Any, **kwargs: Any) -> Iterator[int]:
+    def generating(self: Any, tokens: Any, *args: Any, **kwargs: Any) -> Generator[int]:
         left = _LEFT.get()
-        for made, token in enumerate(generate(self, tokens, *args, **kwargs)):
-            if left is not None and left.is_set():
-                print(f"quantgate: the client left; stopped after {made} tokens", file=sys.stderr)
-                return
-            yield token
+        made = generate(self, tokens, *args, **kwargs)
+        try:
+            for n, token in enumerate(made):
+                if left is not None and left.is_set():
+                    print(f"quantgate: the client left; stopped after {n} tokens", file=sys.stderr)
+                    return
+                yield token
+        finally:
+            made.close()
 
     return generating
 
