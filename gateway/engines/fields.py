@@ -6,13 +6,14 @@ get one and think it got what it asked for. Unknown fields still pass through un
 
 llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server excludes `n`
 and `best_of` from what it passes on, takes one text prompt per request, echoes only in
-non-streamed completions, and knows `max_tokens` but not `max_completion_tokens` (which it
-drops: the gateway renames it). Its chat formats drop or refuse some messages (see
-quantgate/chat.py) and read text only (an image part would be dropped). Its turn formats
-leave `tools` out of the prompt, so only the tool that `tool_choice` names can be called (its
-server holds the answer to that tool's schema); its function-calling formats
-(`chatml-function-calling`, `functionary*`) show them. vLLM honours all of these; an
-external upstream is trusted.
+non-streamed completions, knows `max_tokens` but not `max_completion_tokens` (which it
+drops: the gateway renames it), and takes a response format's schema as `json_object` with a
+`schema`, not as `json_schema` (a 500: the gateway respells it). Its chat formats drop or
+refuse some messages (see quantgate/chat.py) and read text only (an image part would be
+dropped). Its turn formats leave `tools` out of the prompt, so only the tool that
+`tool_choice` names can be called (its server holds the answer to that tool's schema); its
+function-calling formats (`chatml-function-calling`, `functionary*`) show them. vLLM honours
+all of these; an external upstream is trusted.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ def wants_logprobs(path: str, body: dict[str, Any]) -> bool:
 
 def adapt(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
     """`body` as `engine` understands it (same meaning, its spelling): for llama.cpp,
-    `max_completion_tokens` as `max_tokens`, and the messages as its chat format keeps their
-    meaning (quantgate/chat.py: `developer` as `system`; Gemma's turns fold system text into
-    the next user turn)."""
+    `max_completion_tokens` as `max_tokens`, a `json_schema` response format as
+    `json_object` with its schema, and the messages as its chat format keeps their meaning
+    (quantgate/chat.py: `developer` as `system`; Gemma's turns fold system text into the next
+    user turn)."""
     if not isinstance(engine, LlamaCppEngine):
         return body
     adapted = body
@@ -106,12 +108,24 @@ def adapt(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
         limit = adapted.pop("max_completion_tokens")
         if limit is not None and adapted.get("max_tokens") is None:
             adapted["max_tokens"] = limit
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        adapted = {**adapted, "response_format": _json_object(fmt)}
     messages = body.get("messages")
     if isinstance(messages, list):
         kept = llamacpp_messages(engine.args.get("chat_format"), messages)
         if kept is not messages:
             adapted = {**adapted, "messages": kept}
     return adapted
+
+
+def _json_object(fmt: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's `json_schema` response format as llama-cpp-python spells it: `json_object`
+    with the schema (its server refuses `json_schema` with a 500; the schema becomes the
+    grammar the answer is held to either way)."""
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return {"type": "json_object", **({"schema": schema} if schema is not None else {})}
 
 
 def _int(value: Any) -> int:

@@ -153,3 +153,16 @@ def test_tools_a_turn_format_never_shows_are_refused(body: dict[str, Any], field
 )
 def test_a_named_tool_or_none_is_served_by_a_turn_format(body: dict[str, Any]) -> None:
     assert unsupported(GEMMA, CHAT, body) is None
+
+
+def test_a_json_schema_reaches_llamacpp_as_a_json_object_with_that_schema() -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    body = {
+        "response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": schema}}
+    }
+    assert adapt(LLAMACPP, body) == {"response_format": {"type": "json_object", "schema": schema}}
+    bare = {"response_format": {"type": "json_schema", "json_schema": {"name": "p"}}}
+    assert adapt(LLAMACPP, bare) == {"response_format": {"type": "json_object"}}
+    assert adapt(VLLM, body) is body
+    plain = {"response_format": {"type": "json_object"}}
+    assert adapt(LLAMACPP, plain) is plain

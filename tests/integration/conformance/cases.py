@@ -404,6 +404,36 @@ def image_parts_are_read_or_refused(target: Target) -> None:
 
 
 @case
+def response_format_json_schema(target: Target) -> None:
+    """Structured outputs: a `json_schema` response format gives JSON that follows the
+    schema (llama.cpp's server takes it spelled as `json_object` with a `schema`)."""
+    schema = {
+        "type": "object",
+        "properties": {  # bounded, so that a small model's answer ends
+            "name": {"type": "string", "maxLength": 12},
+            "city": {"type": "string", "maxLength": 12},
+        },
+        "required": ["name", "city"],
+        "additionalProperties": False,
+    }
+    reply = target.client.chat.completions.create(
+        model=target.pinned(),
+        messages=[{"role": "user", "content": "A JSON object with a person's name and city."}],
+        max_tokens=64,
+        temperature=0,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "person", "schema": schema},
+        },
+    )
+    assert reply.choices[0].finish_reason == "stop", reply
+    answer = json.loads(reply.choices[0].message.content or "")
+    if target.kind != "external":  # the mock answers JSON of its own shape
+        assert set(answer) == {"name", "city"}, answer
+        assert all(isinstance(v, str) and len(v) <= 12 for v in answer.values()), answer
+
+
+@case
 def response_format_json(target: Target) -> None:
     reply = target.client.chat.completions.create(
         model=target.pinned(),
