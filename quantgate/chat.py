@@ -2,7 +2,8 @@
 
 llama-cpp-python 0.3.36's server (read in its `server/types.py` and `llama_chat_format.py`):
 - refuses the `developer` role, OpenAI's name for the system message of its newer models,
-  with a 500 of validation errors: it is sent as `system`, which means the same;
+  with a 500 of validation errors: it is sent as `system`, which means the same; and an
+  assistant turn whose content is null (it only called tools), sent with empty content;
 - its `gemma` format keeps user and assistant turns only and drops every other message
   unannounced (system, developer, tool and function results), and a content given as parts.
   Sent to it, system and developer text is folded into the next user turn (each followed by
@@ -40,9 +41,19 @@ def llamacpp_messages(chat_format: str | None, messages: list[Message]) -> list[
     `messages` itself when nothing needs to change."""
     if chat_format in FOLDS_SYSTEM:
         return _folded(messages)
-    if not any(m.get("role") == "developer" for m in messages):
+    if not any(_spelled(m) is not m for m in messages):
         return messages
-    return [{**m, "role": "system"} if m.get("role") == "developer" else m for m in messages]
+    return [_spelled(m) for m in messages]
+
+
+def _spelled(m: Message) -> Message:
+    """A message as llama-cpp-python's server takes it: `developer` as `system`, and an
+    assistant turn that only called tools with empty content (it refuses null, with a 500)."""
+    if m.get("role") == "developer":
+        return {**m, "role": "system"}
+    if m.get("role") == "assistant" and m.get("content") is None:
+        return {**m, "content": ""}
+    return m
 
 
 def _folded(messages: list[Message]) -> list[Message]:
@@ -59,8 +70,8 @@ def _folded(messages: list[Message]) -> list[Message]:
         role = m.get("role")
         if role in SYSTEM_ROLES:
             system += text_of(m) + "\n\n"
-        elif role == "assistant":  # (no content when it called tools: left as it is)
-            out.append({**m, "content": text_of(m)} if isinstance(m.get("content"), list) else m)
+        elif role == "assistant":  # (no content, when it only called tools: empty)
+            out.append(m if isinstance(m.get("content"), str) else {**m, "content": text_of(m)})
         else:
             out.append({"role": "user", "content": system + text_of(m)})
             system = ""

@@ -166,3 +166,16 @@ def test_a_json_schema_reaches_llamacpp_as_a_json_object_with_that_schema() -> N
     assert adapt(VLLM, body) is body
     plain = {"response_format": {"type": "json_object"}}
     assert adapt(LLAMACPP, plain) is plain
+
+
+def test_an_assistant_turn_that_only_called_tools_reaches_llamacpp_with_empty_content() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    turns = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+    sent = adapt(LLAMACPP, {"messages": turns})["messages"]
+    assert sent[1] == {"role": "assistant", "content": "", "tool_calls": [call]}
+    assert sent[0] is turns[0] and sent[2] is turns[2] and turns[1]["content"] is None
+    assert adapt(GEMMA, {"messages": turns})["messages"][1]["content"] == ""

@@ -371,6 +371,16 @@ def tools_are_shown_or_refused(target: Target) -> None:
     calls = reply.choices[0].message.tool_calls
     assert calls and calls[0].function.name == "get_weather", reply
     assert isinstance(json.loads(calls[0].function.arguments).get("city"), str)
+    # the round trip: the call (content null) and its result go back, and the model answers
+    asked += [
+        reply.choices[0].message.model_dump(exclude_none=True, include={"role", "tool_calls"})
+        | {"content": None},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "Sunny, 21 C."},
+    ]
+    answer = target.client.chat.completions.create(
+        model=target.pinned(), messages=asked, max_tokens=8, temperature=0
+    )
+    assert answer.choices[0].finish_reason in ("length", "stop"), answer
 
 
 # a 1x1 PNG
