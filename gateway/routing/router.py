@@ -178,6 +178,8 @@ def either_way(
     two variants that rank the same way at both ends rank so between them."""
     try:
         most = decision({v: hi for v, (_, hi) in span.items()})
+        if all(lo == hi for lo, hi in span.values()):
+            return most  # one count only (an estimate's): nothing to compare it with
         fewest = decision({v: lo for v, (lo, _) in span.items()})
     except QuantgateError:  # refused at one end: the count decides
         return None

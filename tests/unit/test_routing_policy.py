@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from gateway.routing.router import Hints, Routed, Router
+from gateway.routing.policy import Decision
+from gateway.routing.router import Hints, Routed, Router, either_way
 from quantgate.errors import ContextLengthExceeded, ToleranceUnmet
 from quantgate.profile import Profile, load_profile
 
@@ -238,3 +240,20 @@ def test_unsure_below_sets_when_the_runner_up_class_must_be_served_too(demo: Pro
         Profile.model_validate(
             demo.model_dump() | {"routing": {**demo.routing.model_dump(), "unsure_below": 1.5}}
         )
+
+
+def test_a_size_that_allows_one_count_is_decided_once() -> None:
+    """An estimate's bounds are one count: the decision at it is the decision, made once;
+    bounds that differ are decided at both ends, and kept only when both agree."""
+    made: list[dict[str, int]] = []
+    decision = Decision("general", "short", 0.02, 16, ("a",), (), "general/short: a")
+
+    def decide(tokens: Mapping[str, int]) -> Decision:
+        made.append(dict(tokens))
+        return decision
+
+    assert either_way(decide, {"a": (9, 9), "b": (9, 9)}) is decision
+    assert made == [{"a": 9, "b": 9}]
+    made.clear()
+    assert either_way(decide, {"a": (3, 9), "b": (9, 9)}) is decision
+    assert made == [{"a": 9, "b": 9}, {"a": 3, "b": 9}]
