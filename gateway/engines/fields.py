@@ -7,13 +7,15 @@ get one and think it got what it asked for. Unknown fields still pass through un
 llama-cpp-python 0.3.36 (read in its `server/app.py` and `llama.py`): the server excludes `n`
 and `best_of` from what it passes on, takes one text prompt per request, echoes only in
 non-streamed completions, knows `max_tokens` but not `max_completion_tokens` (which it
-drops: the gateway renames it), and takes a response format's schema as `json_object` with a
-`schema`, not as `json_schema` (a 500: the gateway respells it). Its chat formats drop or
-refuse some messages (see quantgate/chat.py) and read text only (an image part would be
-dropped). Its turn formats leave `tools` out of the prompt, so only the tool that
-`tool_choice` names can be called (its server holds the answer to that tool's schema); its
-function-calling formats (`chatml-function-calling`, `functionary*`) show them. vLLM honours
-all of these; an external upstream is trusted.
+drops: the gateway renames it), puts token id 0 where a `suffix` prompt's fill-in-the-middle
+tokens belong (its `_create_completion`: "TODO: Fix"; refused), and takes a response format's
+schema as `json_object` with a `schema`, not as `json_schema` (a 500: the gateway respells
+it). Its chat formats drop or refuse some messages (see quantgate/chat.py) and read text only
+(an image part would be dropped). Its turn formats leave `tools` out of the prompt, so only
+the tool that `tool_choice` names can be called (its server holds the answer to that tool's
+schema); its function-calling formats (`chatml-function-calling`, `functionary*`) show them.
+vLLM honours all of these but `suffix` (its own 400 for a model without fill-in-the-middle
+rendering); an external upstream is trusted.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def unsupported(
         return "prompt", "llama.cpp's server takes one text prompt (no batches, no token ids)"
     if body.get("echo") and body.get("stream"):
         return "echo", "llama.cpp's server echoes the prompt only in non-streamed completions"
+    if body.get("suffix") is not None:
+        return "suffix", (
+            "llama.cpp's server builds the fill-in-the-middle prompt around token id 0, not "
+            "the model's own prefix, suffix and middle tokens, so the prompt would be corrupted"
+        )
     return None
 
 

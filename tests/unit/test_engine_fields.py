@@ -30,6 +30,8 @@ EXTERNAL = ExternalEngine(url="http://127.0.0.1:1/v1")
         (TEXT, {"echo": True, "stream": True}, "echo"),
         (TEXT, {"prompt": ["a", "b"]}, "prompt"),
         (TEXT, {"prompt": [1, 2, 3]}, "prompt"),
+        (TEXT, {"prompt": "def f(", "suffix": "    return x"}, "suffix"),
+        (TEXT, {"prompt": "x", "suffix": ""}, "suffix"),
         (CHAT, {"messages": [{"role": "user", "content": [IMAGE]}]}, "messages"),
     ],
 )
@@ -51,6 +53,7 @@ def test_llamacpp_refuses_what_its_server_drops(
         (CHAT, {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}),
         (TEXT, {"prompt": "x", "echo": True, "logprobs": 1}),
         (TEXT, {"prompt": ["x"], "stream": True, "logprobs": 2}),
+        (TEXT, {"prompt": "x", "suffix": None}),
     ],
 )
 def test_llamacpp_accepts_what_it_honours(path: str, body: dict[str, Any]) -> None:
