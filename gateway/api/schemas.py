@@ -9,9 +9,9 @@ status, so that fuzzers and SDK generators can use /openapi.json.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class _Open(BaseModel):
@@ -28,6 +28,14 @@ class ChatMessage(_Open):
     content: str | list[Any] | None = None
 
 
+# OpenAI's ranges; a field outside them would reach an engine that may crash on it
+# (llama-cpp-python indexes its logits with a logit_bias key: "a" or "-1" is a 500 or a bias
+# on the wrong token)
+TokenId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]
+Bias = Annotated[float, Field(ge=-100, le=100)]
+Penalty = Annotated[float, Field(ge=-2, le=2)]
+
+
 class _Generation(_Open):
     model: str = Field(min_length=1)
     stream: bool = False
@@ -37,11 +45,17 @@ class _Generation(_Open):
     top_p: float | None = Field(None, ge=0, le=1)
     n: int | None = Field(None, ge=1, le=128)  # OpenAI's limit
     stop: str | list[str] | None = None
+    logit_bias: dict[TokenId, Bias] | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    seed: int | None = None
 
 
 class ChatCompletionRequest(_Generation):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
 
 
 class CompletionRequest(_Generation):

@@ -22,6 +22,12 @@ demo), while the requests behind it waited. Here every request's generation stop
 next token once its client has gone (the gateway closes its upstream connection when its own
 client leaves), and the engine's log says so.
 
+A `logit_bias` key that is not a token id of the model (past the vocabulary's end) would
+index past llama-cpp-python's logits: an IndexError, answered with a 500, which the gateway
+cannot tell from a crash (it fails over, then answers 502). Here it is a 400
+`invalid_value` naming `logit_bias`, as vLLM answers it. (The gateway refuses keys that are
+not token ids at all.)
+
 Run as `python -m gateway.engines.llamacpp_server [--prefix_cache BOOL] <llama_cpp.server
 arguments>`.
 """
@@ -29,6 +35,7 @@ arguments>`.
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import sys
 import threading
@@ -44,6 +51,9 @@ _LEFT: ContextVar[threading.Event | None] = ContextVar("quantgate_client_left", 
 ASGI = Callable[..., Any]
 
 READ_DIRECTLY = ("HOST", "PORT", "CONFIG_FILE")  # os.environ reads in llama_cpp.server
+# a client's error found in the engine: raised as a ValueError with this message, answered
+# with a 400 by llama_cpp.server's error handler (its messages are matched by pattern)
+INVALID = re.compile(r"quantgate: invalid (\w+): (.+)")
 
 
 def scrub(environ: MutableMapping[str, str], settings: Iterable[str]) -> list[str]:
@@ -108,6 +118,34 @@ def until_the_client_leaves(generate: Callable[..., Generator[int]]) -> Callable
     return generating
 
 
+def checks_logit_bias(create: Callable[..., Any]) -> Callable[..., Any]:
+    """`Llama._create_completion`, refusing a `logit_bias` key that is not a token id of the
+    model (see the module)."""
+
+    def creating(self: Any, *args: Any, **kwargs: Any) -> Any:
+        vocabulary = None
+        for key in kwargs.get("logit_bias") or ():
+            vocabulary = vocabulary or self.n_vocab()
+            if not str(key).isdigit() or int(key) >= vocabulary:
+                raise ValueError(
+                    f"quantgate: invalid logit_bias: {key!r} is not a token id of this model "
+                    f"(0 to {vocabulary - 1})"
+                )
+        return create(self, *args, **kwargs)
+
+    return creating
+
+
+def invalid(request: Any, match: re.Match[str]) -> tuple[int, Any]:
+    """llama_cpp.server's answer to an `INVALID` error: a 400 naming the field."""
+    from llama_cpp.server.errors import ErrorResponse
+
+    error = ErrorResponse(
+        message=match.group(2), type="invalid_request_error", param=match.group(1), code=None
+    )
+    return 400, error
+
+
 def main(argv: list[str]) -> None:
     import llama_cpp
     import llama_cpp.server.app
@@ -129,6 +167,12 @@ def main(argv: list[str]) -> None:
 
         generate = whole_prompt
     llama_cpp.Llama.generate = until_the_client_leaves(generate)  # type: ignore[method-assign]
+    llama_cpp.Llama._create_completion = checks_logit_bias(  # type: ignore[method-assign]
+        llama_cpp.Llama._create_completion
+    )
+    from llama_cpp.server.errors import RouteErrorHandler
+
+    RouteErrorHandler.pattern_and_formatters[INVALID] = invalid
     create_app = llama_cpp.server.app.create_app
     llama_cpp.server.app.create_app = lambda *a, **k: stop_when_the_client_leaves(
         create_app(*a, **k)

@@ -208,3 +208,24 @@ def test_a_variant_this_cpu_cannot_run_gets_no_engine_and_is_never_healthy(
     # with AVX-512 it would be started like any other variant
     monkeypatch.setattr(vllm, "cpu_flags", lambda: frozenset({"avx512f"}))
     assert list(plan_engines(profile, artifacts, tmp_path, {})) == ["bf16", "kv8"]
+
+
+def test_llamacpp_entry_refuses_a_logit_bias_past_the_vocabulary() -> None:
+    """A key past the vocabulary would index past the logits (a 500): a ValueError whose
+    message llama_cpp.server's handler turns into a 400 naming `logit_bias`."""
+    from gateway.engines.llamacpp_server import INVALID, checks_logit_bias, invalid
+
+    class Model:
+        def n_vocab(self) -> int:
+            return 100
+
+    created = checks_logit_bias(lambda self, **kw: kw)
+    assert created(Model(), logit_bias={"99": 5.0}) == {"logit_bias": {"99": 5.0}}
+    assert created(Model(), logit_bias=None) == {"logit_bias": None}
+    with pytest.raises(ValueError) as info:
+        created(Model(), logit_bias={"3": 1.0, "100": 5.0})
+    match = INVALID.search(str(info.value))
+    assert match is not None
+    status, error = invalid(None, match)
+    assert status == 400 and error["param"] == "logit_bias"
+    assert error["message"] == "'100' is not a token id of this model (0 to 99)"
