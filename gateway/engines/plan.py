@@ -54,27 +54,28 @@ def plan_engines(
     plan = {}
     python = None  # the vLLM interpreter, decided once (it may create the managed env)
     flags = None  # this CPU's flags, read once
-    for variant in profile.variants:
-        if variant.name not in artifacts:
-            continue
-        if variant.engine.kind == "llamacpp":
-            port = free_port()
-            spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
-        else:
-            python = python or vllm.vllm_python()
-            why = None
-            if vllm.on_cpu(python):
-                flags = vllm.cpu_flags() if flags is None else flags
-                why = vllm.unsupported_here(variant, flags)
-            if why is not None:
-                if unsupported is not None:
-                    unsupported[variant.name] = why
+    with Ports() as ports:
+        for variant in profile.variants:
+            if variant.name not in artifacts:
                 continue
-            port = free_port()
-            spec = vllm.launch_spec(
-                variant, artifacts[variant.name], port, python=python, base_dir=base_dir
-            )
-        plan[variant.name] = (spec, port)
+            if variant.engine.kind == "llamacpp":
+                port = ports.take()
+                spec = llamacpp.launch_spec(variant, artifacts[variant.name], port)
+            else:
+                python = python or vllm.vllm_python()
+                why = None
+                if vllm.on_cpu(python):
+                    flags = vllm.cpu_flags() if flags is None else flags
+                    why = vllm.unsupported_here(variant, flags)
+                if why is not None:
+                    if unsupported is not None:
+                        unsupported[variant.name] = why
+                    continue
+                port = ports.take()
+                spec = vllm.launch_spec(
+                    variant, artifacts[variant.name], port, python=python, base_dir=base_dir
+                )
+            plan[variant.name] = (spec, port)
     return plan
 
 
@@ -101,6 +102,29 @@ def mem_available() -> int:
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     raise OSError("MemAvailable not found in /proc/meminfo")
+
+
+class Ports:
+    """Free ports of 127.0.0.1, each held bound until the block ends: a port bound and closed at
+    once may be handed out again by the next bind (two engines were given one port in a test
+    run: the second could not bind it, and the first answered its readiness probe)."""
+
+    def __init__(self) -> None:
+        self._held: list[socket.socket] = []
+
+    def take(self) -> int:
+        s = socket.socket()
+        self._held.append(s)
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+    def __enter__(self) -> Ports:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s in self._held:
+            s.close()
+        self._held.clear()
 
 
 def free_port() -> int:

@@ -229,3 +229,19 @@ def test_llamacpp_entry_refuses_a_logit_bias_past_the_vocabulary() -> None:
     status, error = invalid(None, match)
     assert status == 400 and error["param"] == "logit_bias"
     assert error["message"] == "'100' is not a token id of this model (0 to 99)"
+
+
+def test_engines_get_distinct_ports_that_are_free_once_planned() -> None:
+    """Ports are held bound until every engine has one: bound and closed one at a time, 500
+    draws repeat a port almost surely (the kernel picks from ~28k), as two engines of one
+    demo once did."""
+    import socket
+
+    from gateway.engines.plan import Ports
+
+    with Ports() as ports:
+        taken = [ports.take() for _ in range(500)]
+    assert len(set(taken)) == len(taken)
+    for port in taken[:20]:  # released: an engine can bind it
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
