@@ -67,6 +67,19 @@ ENVS: dict[str, EnvSpec] = {
         check="import litellm.proxy.proxy_server",
         minutes=3,
     ),
+    # the HTTP clients bench/http_clients.py measures the gateway's upstream pool against
+    "http-clients": EnvSpec(
+        requirements=[
+            "aiohttp==3.14.5",
+            "pyreqwest==0.15.1",
+            "rnet==2.4.2",
+            "httpx==0.28.1",
+            "httptools==0.9.0",
+            "uvloop==0.23.0",
+        ],
+        check="import aiohttp, pyreqwest, rnet, httpx, httptools, uvloop",
+        minutes=1,
+    ),
     "autoawq": EnvSpec(
         requirements=["torch==2.13.0", "autoawq==0.2.9", "transformers>=4.45,<4.52"],
         constraints=[TORCH_CPU],

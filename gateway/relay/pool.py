@@ -1,10 +1,10 @@
 """The upstreams of a profile: one connection pool per variant.
 
-The pool is aiohttp's, called directly (gateway/relay/transport.py): httpcore's pool scans
-every connection on every request, and at 32 concurrent requests its bookkeeping costs more
-than the relay (bench/overhead.py: 540 req/s at 32 connections with httpcore, 1040 with
-aiohttp, on one core); httpx's objects around aiohttp's cost as much as aiohttp. Tests hand
-in their own httpx transport instead.
+The pool is the gateway's own (gateway/relay/http1.py): httpcore's pool scans every
+connection on every request, and at 32 concurrent requests its bookkeeping cost more than the
+relay (bench/overhead.py: 540 req/s at 32 connections with httpcore, 1040 with aiohttp, on one
+core); aiohttp's costs 2.4x what the gateway's does a request (bench/http_clients.py). Tests
+hand in their own httpx transport instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 import httpx
 
-from gateway.relay.transport import AiohttpSender, HttpxSender
+from gateway.relay.http1 import Http1Sender
+from gateway.relay.transport import HttpxSender
 from gateway.relay.upstream import Timeouts, Upstream
 from gateway.settings import GatewaySettings
 from quantgate.profile import ExternalEngine, Profile
@@ -59,7 +60,7 @@ class UpstreamPool:
                 variant.name,
                 url,
                 (
-                    AiohttpSender(settings.max_connections, settings.connect_timeout)
+                    Http1Sender(settings.max_connections, settings.connect_timeout)
                     if transport is None
                     else HttpxSender(transport, settings.connect_timeout)
                 ),

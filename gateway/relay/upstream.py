@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import anyio
 import httpx
 import orjson
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # pinned: constraints.txt
 
+from gateway.relay.http1 import ConnectError, HttpError
 from gateway.relay.sse import dumps
 from gateway.relay.transport import Incoming, Sender
 from quantgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
@@ -77,7 +77,8 @@ Reply = BufferedReply | StreamReply
 
 class Upstream:
     """A variant's OpenAI-compatible server, reached through one pooled sender
-    (gateway/relay/transport.py: aiohttp's pool in production, an httpx transport in tests)."""
+    (gateway/relay/transport.py: the gateway's own pool in production, an httpx transport in
+    tests)."""
 
     def __init__(
         self,
@@ -146,7 +147,7 @@ class Upstream:
                     with anyio.CancelScope(shield=True):
                         await response.aclose()
                     raise
-        except (httpx.TransportError, aiohttp.ClientError) as exc:  # aiohttp's timeouts too
+        except (httpx.TransportError, HttpError) as exc:
             raise self._transport_error(exc) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(
@@ -179,7 +180,7 @@ class Upstream:
                     body = await response.read()
                 finally:
                     await response.aclose()
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
+        except (httpx.TransportError, HttpError) as exc:
             raise self._transport_error(exc) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(f"variant {self.name}: {path} timed out") from exc
@@ -190,25 +191,20 @@ class Upstream:
         except orjson.JSONDecodeError as exc:
             raise UpstreamError(f"variant {self.name}: {path} did not answer JSON") from exc
 
-    def _transport_error(self, exc: httpx.TransportError | aiohttp.ClientError) -> UpstreamError:
+    def _transport_error(self, exc: httpx.TransportError | HttpError) -> UpstreamError:
         """The client's message names the variant and the kind of failure; the address and
-        the OS's reason go to the log only. aiohttp's errors come either raw (the gateway's
-        own sender) or wrapped in httpx's (httpx-aiohttp, as a caller's transport may be)."""
+        the OS's reason go to the log only. httpx's errors (a caller's transport) may wrap
+        the cause that names it."""
         cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
         kind = type(cause or exc).__name__
         log.warning("variant %s at %s: %s: %s", self.name, self.url, kind, cause or exc)
-        if isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        if isinstance(cause, HttpError) and not isinstance(cause, ConnectError):
             return UpstreamError(f"variant {self.name} failed ({kind})")
         if isinstance(
-            exc,
-            httpx.ConnectError
-            | httpx.ConnectTimeout
-            | httpx.PoolTimeout
-            | aiohttp.ClientConnectorError
-            | aiohttp.ConnectionTimeoutError,
+            exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | ConnectError
         ):
             return UpstreamUnavailable(f"variant {self.name} unreachable ({kind})")
-        if isinstance(exc, httpx.TimeoutException | aiohttp.ServerTimeoutError):
+        if isinstance(exc, httpx.TimeoutException):
             return UpstreamTimeout(f"variant {self.name} timed out ({kind})")
         return UpstreamError(f"variant {self.name} failed ({kind})")
 

@@ -1,7 +1,6 @@
-"""How the relay names what the network raised: aiohttp's own errors (the gateway's sender,
-against real sockets that misbehave), and httpx's (a caller's transport; httpx-aiohttp maps
-aiohttp's errors into them and calls a dropped connection a connect timeout, so the relay
-reads the cause)."""
+"""How the relay names what the network raised: the gateway's own sender's errors (against
+real sockets that misbehave), and httpx's (a caller's transport, which may wrap the cause
+that names the failure: then the relay reads the cause)."""
 
 from __future__ import annotations
 
@@ -9,11 +8,11 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import httpx
 import pytest
 
-from gateway.relay.transport import BROKEN, AiohttpSender, HttpxSender
+from gateway.relay.http1 import ConnectError, Disconnected, Http1Sender
+from gateway.relay.transport import BROKEN, HttpxSender
 from gateway.relay.upstream import StreamReply, Timeouts, Upstream
 from quantgate.errors import UpstreamError, UpstreamUnavailable
 
@@ -29,7 +28,7 @@ class Raising(httpx.AsyncBaseTransport):
 
 
 def mapped(cause: BaseException, as_: type[httpx.TransportError]) -> httpx.TransportError:
-    """What httpx-aiohttp raises: the httpx error, from aiohttp's."""
+    """An httpx error raised from another library's (what a wrapping transport raises)."""
     try:
         raise as_(str(cause)) from cause
     except httpx.TransportError as exc:
@@ -50,19 +49,15 @@ async def open_with(exc: BaseException) -> UpstreamError:
 
 
 async def test_a_dropped_connection_is_a_failure_not_an_unreachable_variant() -> None:
-    err = await open_with(mapped(aiohttp.ServerDisconnectedError(), httpx.ConnectTimeout))
+    err = await open_with(mapped(Disconnected("closed"), httpx.ConnectTimeout))
     assert type(err) is UpstreamError
-    assert "ServerDisconnectedError" in err.message
+    assert "failed (Disconnected)" in err.message
 
 
 async def test_a_refused_connection_is_an_unreachable_variant() -> None:
-    refused = aiohttp.ClientConnectorError(
-        aiohttp.client_reqrep.ConnectionKey("up", 80, False, True, None, None, None),
-        ConnectionRefusedError(111, "refused"),
-    )
-    err = await open_with(mapped(refused, httpx.ConnectError))
+    err = await open_with(mapped(ConnectError("refused"), httpx.ConnectError))
     assert isinstance(err, UpstreamUnavailable)
-    assert "unreachable (ClientConnectorError)" in err.message
+    assert "unreachable (ConnectError)" in err.message
 
 
 async def test_a_plain_httpx_error_keeps_its_own_name() -> None:
@@ -80,7 +75,7 @@ async def served_by(serve: Serve) -> AsyncIterator[Upstream]:
     upstream = Upstream(
         "w4",
         f"http://127.0.0.1:{port}/v1",
-        AiohttpSender(4, 2),
+        Http1Sender(4, 2),
         timeouts=Timeouts(2, 2, 2),
         served_model="m",
     )
@@ -97,19 +92,19 @@ async def headers_then(writer: asyncio.StreamWriter, head: bytes, body: bytes) -
     writer.close()
 
 
-async def test_aiohttp_a_refused_connection_is_an_unreachable_variant() -> None:
+async def test_own_sender_a_refused_connection_is_an_unreachable_variant() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     upstream = Upstream(
-        "w4", f"http://127.0.0.1:{port}/v1", AiohttpSender(4, 2), timeouts=Timeouts(2, 2, 2)
+        "w4", f"http://127.0.0.1:{port}/v1", Http1Sender(4, 2), timeouts=Timeouts(2, 2, 2)
     )
-    with pytest.raises(UpstreamUnavailable, match=r"unreachable \(ClientConnectorError\)"):
+    with pytest.raises(UpstreamUnavailable, match=r"unreachable \(ConnectError\)"):
         await upstream.open("chat/completions", {"model": "x"}, stream=False)
     await upstream.aclose()
 
 
-async def test_aiohttp_a_connection_closed_without_an_answer_is_a_failure() -> None:
+async def test_own_sender_a_connection_closed_without_an_answer_is_a_failure() -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.close()
@@ -118,21 +113,21 @@ async def test_aiohttp_a_connection_closed_without_an_answer_is_a_failure() -> N
         with pytest.raises(UpstreamError) as caught:
             await upstream.open("chat/completions", {"model": "x"}, stream=False)
         assert type(caught.value) is UpstreamError
-        assert "failed (ServerDisconnectedError)" in caught.value.message
+        assert "failed (Disconnected)" in caught.value.message
 
 
-async def test_aiohttp_a_body_cut_short_is_a_failure() -> None:
+async def test_own_sender_a_body_cut_short_is_a_failure() -> None:
     async def short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 50"
         await headers_then(writer, head, b'{"choices": [')
 
     async for upstream in served_by(short):
-        with pytest.raises(UpstreamError, match=r"failed \(ClientPayloadError\)"):
+        with pytest.raises(UpstreamError, match=r"failed \(CutShort\)"):
             await upstream.open("chat/completions", {"model": "x"}, stream=False)
 
 
-async def test_aiohttp_a_stream_cut_mid_way_raises_what_the_relay_catches() -> None:
+async def test_own_sender_a_stream_cut_mid_way_raises_what_the_relay_catches() -> None:
     async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
@@ -149,7 +144,7 @@ async def test_aiohttp_a_stream_cut_mid_way_raises_what_the_relay_catches() -> N
         await reply.aclose()
 
 
-async def test_aiohttp_the_served_model_and_a_whole_body_arrive() -> None:
+async def test_own_sender_the_served_model_and_a_whole_body_arrive() -> None:
     async def ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readuntil(b"\r\n\r\n")
         length = int(request.lower().split(b"content-length: ")[1].split(b"\r\n")[0])

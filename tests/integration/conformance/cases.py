@@ -456,3 +456,43 @@ def response_format_json(target: Target) -> None:
         json.loads(reply.choices[0].message.content or "")
     else:  # cut by max_tokens: still JSON so far (no free text before it)
         assert (reply.choices[0].message.content or "").lstrip()[:1] in ("{", "")
+
+
+@case
+def suffix_is_honoured_or_refused(target: Target) -> None:
+    """A fill-in-the-middle `suffix` is refused with a 400 naming it where the engine cannot
+    build the prompt: vLLM without FIM rendering says so itself; llama-cpp-python would put
+    token id 0 where the model's FIM tokens belong, so the gateway refuses it first."""
+    if target.kind == "external":
+        pytest.skip("an external upstream is trusted with suffix")
+
+    def ask() -> Any:
+        return target.client.completions.create(
+            model=target.pinned(), prompt="def add(a, b):", suffix="    return c", max_tokens=4
+        )
+
+    if target.kind == "vllm":  # the demo model has no FIM rendering: vLLM's own 400
+        with pytest.raises(openai.BadRequestError) as info:
+            ask()
+        assert info.value.param == "suffix", info.value
+        return
+    refused(target, "suffix", target.variants[0], ask)
+
+
+@case
+def logit_bias_is_taken_or_refused(target: Target) -> None:
+    """A bias on a token id is taken; a key past the model's vocabulary is a 400 naming
+    `logit_bias` (llama-cpp-python would index past its logits: a 500, which the gateway
+    could only fail over and answer with a 502)."""
+    client, model = target.client, target.pinned()
+    reply = client.chat.completions.create(
+        model=model, messages=CHAT, max_tokens=3, temperature=0, logit_bias={"1": -100}
+    )
+    assert reply.choices[0].finish_reason in ("stop", "length"), reply
+    if target.kind == "external":
+        return  # an external upstream's vocabulary is its own business
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model=model, messages=CHAT, max_tokens=3, logit_bias={"99999999": 5}
+        )
+    assert info.value.param == "logit_bias", info.value
