@@ -367,7 +367,10 @@ def test_vllm_engines_report_their_load_to_routing(demo: tuple[Demo, str]) -> No
         assert load() == {}  # llama-cpp-python's server has no /metrics
         return
     wait_for(lambda seen: set(seen) == vllm)
-    assert load()[spec.reference] == {"running": 0.0, "waiting": 0.0}
+    # idle first: a reading is up to QUANTGATE_LOAD_INTERVAL (1 s) old, and the test before
+    # may have just finished a request on the reference (a CI run read running 1 here, 1 s
+    # after the kill test's last request, which had taken 1.1 s)
+    wait_for(lambda seen: seen[spec.reference] == {"running": 0.0, "waiting": 0.0})
     stream = client_for(base).completions.create(
         model=f"{MODEL}@{spec.reference}", prompt=PROMPTS[3], max_tokens=400, stream=True
     )
