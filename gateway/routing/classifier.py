@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import features, window
+from gateway.routing.features import Words, features, window
 from quantgate.profile.schema import UNSURE_BELOW
 
 log = logging.getLogger("quantgate.routing")
@@ -116,6 +116,7 @@ class Classifier:
         return cls(tuple(data["classes"]), first, second, embedder)
 
     vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
+    words: Words = field(init=False, repr=False, compare=False)  # those words in a text
 
     # every token's vector projected onto the second head's classes, scaled: the embedding's
     # share of a text's scores is the sum of its tokens' rows over the norm of their vectors'
@@ -132,6 +133,7 @@ class Classifier:
         names = set(self.first.weights) | set(self.second.weights if self.second else ())
         words = frozenset(n[5:] for n in names if n.startswith("word:"))
         object.__setattr__(self, "vocabulary", words)
+        object.__setattr__(self, "words", Words(words))
         if self.second is not None and self.embedder is not None:
             import numpy
 
@@ -191,7 +193,7 @@ class Classifier:
         self, body: dict[str, Any], *, explain: bool = True, unsure_below: float = UNSURE_BELOW
     ) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more)."""
-        feats = features(body, self.vocabulary)
+        feats = features(body, self.words)
         head, embedded = self.first, None
         if self.second is not None:
             head, text = self.second, window(body)

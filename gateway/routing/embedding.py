@@ -83,10 +83,12 @@ class StaticEmbedding:
         except KeyError:  # a piece not seen yet (or the cache was just cleared)
             missing = [c for c in dict.fromkeys(chunks) if c not in known]
             fresh = self._encode(missing)
-            if len(known) + len(fresh) > CACHED_PIECES:
+            if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
+                kept = {c: known[c] for c in chunks if c in known}
                 known.clear()
+                known.update(kept)
             known.update(fresh)
-            ids = [i for chunk in chunks for i in fresh.get(chunk, known.get(chunk, []))]
+            ids = [i for chunk in chunks for i in known[chunk]]
         return ids[:MAX_TOKENS]
 
     def _encode(self, pieces: list[str]) -> dict[str, list[int]]:

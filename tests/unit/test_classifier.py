@@ -174,6 +174,48 @@ def test_cached_pieces_give_the_tokenizers_own_ids() -> None:
     assert len(embedder.pieces) > 1000
 
 
+def test_pieces_give_the_same_ids_and_words_when_their_cache_restarts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both piece caches (the embedding's token ids, the classifier's words) restart when
+    full; a text whose pieces straddle a restart still gets every piece's ids and words:
+    those of one call of the tokenizer, and of one regex pass over the text."""
+    from gateway.routing import embedding
+    from gateway.routing import features as module
+    from gateway.routing.features import Words, every_word
+
+    embedder = embedding.default_embedding()
+    assert embedder is not None
+    monkeypatch.setattr(embedding, "CACHED_PIECES", 12)
+    monkeypatch.setattr(module, "CACHED_PIECES", 12)
+    texts = ["the cat sat on the mat today", "a dog ran past the cat again and again", "x y z"]
+    texts += [f"{t} {i} fresh{i}" for i in range(5) for t in texts]
+    vocabulary = frozenset({"cat", "dog", "again", "fresh", "1", "the"})
+    words = Words(vocabulary)
+    for text in texts:
+        whole = embedder.tokenizer.encode(text, add_special_tokens=False).ids
+        assert embedder.token_ids(text) == whole[: embedding.MAX_TOKENS], text
+        assert words(text) == set(every_word(text)) & vocabulary, text
+    assert len(embedder.pieces) <= 12 + 10 and len(words.pieces) <= 12 + 10
+
+
+def test_words_are_the_regex_words_of_the_whole_text() -> None:
+    """`Words` reads words piece by piece; they are those of one regex pass over the whole
+    text (no word spans whitespace), on every prompt of the independent set and on text
+    with unicode spaces, apostrophes and numbers, cold and then from its cache."""
+    from gateway.routing.features import Words, every_word, window
+
+    classifier = default_classifier()
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
+    texts = [window(json.loads(line)).lower() for line in path.read_text().splitlines()]
+    texts += ["don't\u00a0won't 3.5,1,000\u2003x'y 'quoted' tab\there", "", "   "]
+    words = Words(classifier.vocabulary)
+    for _ in range(2):
+        for text in texts:
+            assert words(text) == set(every_word(text)) & classifier.vocabulary, text
+    assert any(words(t) for t in texts)
+
+
 def test_ascii_pieces_are_wordpieced_in_python_exactly_as_the_tokenizer_does(
     tmp_path: Path,
 ) -> None:
@@ -253,7 +295,7 @@ def test_the_one_table_sum_is_the_second_heads_own_scores() -> None:
     path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
     for line in path.read_text().splitlines():
         body = json.loads(line)
-        feats, text = features(body, classifier.vocabulary), window(body)
+        feats, text = features(body, classifier.words), window(body)
         expected = classifier.second.scores(feats, classifier._embedded(text))
         got = classifier._second_scores(text, feats)
         assert got == pytest.approx(expected, abs=1e-5), body
