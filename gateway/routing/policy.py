@@ -9,7 +9,7 @@ reference closes the list as the last fallback. Nothing below the tolerance is e
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,6 +20,29 @@ from quantgate.profile import Variant
 from quantgate.vocabulary import TOLERANCE_HEADER
 
 EPS = 1e-9
+
+
+class Slot(NamedTuple):
+    """A variant's facts the policy reads on every request, fixed for a profile (read once:
+    `slots`, not from the profile's models on each request)."""
+
+    name: str
+    max_context: int
+    bands: frozenset[str] | None  # the bands it is routed, None: all
+    only: str  # why it is passed over for another band
+    rate: Rate
+    # among equal predicted latencies, the more precise first, then the profile's order
+    rank: tuple[float, float, float, int]
+
+
+def slots(variants: list[Variant], rates: Mapping[str, Rate]) -> tuple[Slot, ...]:
+    out = []
+    for i, v in enumerate(variants):
+        w, kv, a = v.quant.precision_rank
+        bands = None if v.bands is None else frozenset(v.bands)
+        only = "" if v.bands is None else f"routed {', '.join(v.bands)} only"
+        out.append(Slot(v.name, v.max_context, bands, only, rates[v.name], (-w, -kv, -a, i)))
+    return tuple(out)
 
 
 class Candidate(NamedTuple):
@@ -68,10 +91,8 @@ def decide(
     max_tokens: int,
     fit_tokens: int,
     tokens: Mapping[str, int],
-    variants: list[Variant],
-    reference: str,
+    slots: tuple[Slot, ...],
     table: Mapping[tuple[str, str, str], Quality],
-    rates: Mapping[str, Rate],
     unhealthy: Collection[str] = (),
     saturated: Collection[str] = (),
     also: tuple[str, ...] = (),
@@ -84,35 +105,34 @@ def decide(
     """
     floor = 1 - tolerance - EPS
     rows = []
-    for i, v in enumerate(variants):
-        q = table[(task, band, v.name)]
+    for v in slots:
+        name = v.name
+        q = table[(task, band, name)]
         for t in also:  # an unsure classification: the strictest of the possible tasks
-            q = min(q, table[(t, band, v.name)], key=_value)
-        rate = rates[v.name]
-        n = tokens[v.name]
+            q = min(q, table[(t, band, name)], key=_value)
+        rate = v.rate
+        n = tokens[name]
         if n + fit_tokens > v.max_context:
             status, reason = "too-long", f"{n}+{fit_tokens} tokens > {v.max_context}"
         elif v.bands is not None and band not in v.bands:
-            status, reason = "other-band", _only(tuple(v.bands))
+            status, reason = "other-band", v.only
         elif q.value < floor:
             status, reason = "below-tolerance", _loss(q.value, tolerance)
-        elif v.name in unhealthy:
+        elif name in unhealthy:
             status, reason = "unhealthy", "unhealthy"
-        elif v.name in saturated:
+        elif name in saturated:
             status, reason = "last-resort", "saturated"
         else:
             status, reason = "fallback", "within tolerance"
         seconds = rate.seconds(n, max_tokens)
-        w, kv, a = v.quant.precision_rank
         # cheapest first; among equals, the more precise (then the profile's order)
-        candidate = Candidate(v.name, q, n, seconds, rate.source, status, reason)
-        rows.append((seconds, -w, -kv, -a, i, candidate))
+        rows.append((seconds, v.rank, Candidate(name, q, n, seconds, rate.source, status, reason)))
     rows.sort()
     ranked = [row[-1] for row in rows]
     order = [c.variant for c in ranked if c.status == "fallback"]
     order += [c.variant for c in ranked if c.status == "last-resort"]
     if not order:
-        _refuse(ranked, variants, task, band, tolerance, fit_tokens)
+        _refuse(ranked, slots, task, band, tolerance, fit_tokens)
     candidates = [c.as_chosen() if c.variant == order[0] else c for c in ranked]
     return Decision(
         task,
@@ -125,14 +145,30 @@ def decide(
     )
 
 
+def holds_at(decision: Decision, tokens: Mapping[str, int], slots: Mapping[str, Slot]) -> bool:
+    """Whether `decide` would give `decision` again (its band, order, summary and statuses)
+    with these counts instead, in the same band (the caller's to know) and at most the
+    counts it was made with; False when it cannot tell without deciding again. No status or
+    reason but too-long reads the count, and at fewer tokens what fitted still fits; so
+    without a too-long candidate (or a saturated one, whose place among the last resorts
+    this does not redo) only the ranking can change, and it is redone here."""
+    if any(c.status in ("too-long", "last-resort") for c in decision.candidates):
+        return False
+    n = decision.max_tokens
+
+    def key(c: Candidate) -> tuple[float, tuple[float, float, float, int]]:
+        slot = slots[c.variant]
+        return slot.rate.seconds(tokens[c.variant], n), slot.rank
+
+    ranked = sorted(decision.candidates, key=key)
+    order = tuple(c.variant for c in ranked if c.status in ("chosen", "fallback"))
+    chosen = decision.order[0]
+    return order == decision.order and _why(chosen, ranked) == _why(chosen, decision.candidates)
+
+
 @functools.lru_cache(maxsize=4096)  # the table's qualities and the tolerances recur
 def _loss(value: float, tolerance: float) -> str:
     return f"-{_pct(1 - value)} > {_pct(tolerance)}"
-
-
-@functools.lru_cache(maxsize=256)
-def _only(bands: tuple[str, ...]) -> str:
-    return f"routed {', '.join(bands)} only"
 
 
 def _value(q: Quality) -> float:
@@ -144,12 +180,18 @@ def _summary(
     band: str,
     tolerance: float,
     chosen: str,
-    rows: list[Candidate],
+    rows: Sequence[Candidate],
     also: tuple[str, ...],
 ) -> str:
-    cheaper: list[
-        tuple[bool, str]
-    ] = []  # why each cheaper variant was passed over: the first loss, every outage
+    why = _why(chosen, rows) or f"cheapest within {_pct(tolerance)}"
+    unsure = f"; unsure, also {'/'.join(also)}" if also else ""
+    return f"{task}/{band}: {chosen} ({why}{unsure})"
+
+
+def _why(chosen: str, rows: Sequence[Candidate]) -> str:
+    """Why each variant ranked before `chosen` was passed over: the first loss, every outage
+    ("" when none was)."""
+    cheaper: list[tuple[bool, str]] = []
     for c in rows:
         if c.variant == chosen:
             break
@@ -158,14 +200,12 @@ def _summary(
         lossy = c.status in ("below-tolerance", "too-long")
         if not lossy or not any(x[0] for x in cheaper):
             cheaper.append((lossy, f"{c.variant} {c.reason}"))
-    why = "; ".join(t for _, t in cheaper) if cheaper else f"cheapest within {_pct(tolerance)}"
-    unsure = f"; unsure, also {'/'.join(also)}" if also else ""
-    return f"{task}/{band}: {chosen} ({why}{unsure})"
+    return "; ".join(t for _, t in cheaper)
 
 
 def _refuse(
     rows: list[Candidate],
-    variants: list[Variant],
+    slots: tuple[Slot, ...],
     task: str,
     band: str,
     tolerance: float,
@@ -174,7 +214,7 @@ def _refuse(
     fitting = [c for c in rows if c.status not in ("too-long", "other-band")]
     if not fitting:
         tokens = max(c.prompt_tokens for c in rows)
-        limit = max(v.max_context for v in variants)
+        limit = max(v.max_context for v in slots)
         raise ContextLengthExceeded(
             f"This request needs {tokens} prompt tokens + {fit} completion tokens; the largest "
             f"context of any variant is {limit} tokens. Shorten the messages or lower max_tokens.",

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.routing.classifier import Classification, Classifier, default_classifier
 from gateway.routing.costs import Rate, rates
-from gateway.routing.policy import Decision, decide
+from gateway.routing.policy import Decision, Slot, decide, holds_at, slots
 from gateway.routing.quality import Quality, quality_table, reference
 from gateway.routing.tokens import PromptCounter, prompt_counter
 from quantgate.errors import InvalidRequest, QuantgateError
@@ -90,6 +90,8 @@ class Router:
         self.reference = reference(profile)
         self.table: dict[tuple[str, str, str], Quality] = quality_table(profile)
         self.rates: dict[str, Rate] = rates(profile, self.reference)
+        self.slots: tuple[Slot, ...] = slots(profile.variants, self.rates)
+        self.by_name = {s.name: s for s in self.slots}
         self.counter = counter or prompt_counter(profile)
         self.classifier = classifier or default_classifier()
         self.bands = [(b.name, b.max_tokens) for b in profile.routing.bands]
@@ -138,10 +140,8 @@ class Router:
                 max_tokens=max_tokens,
                 fit_tokens=asked or 1,
                 tokens=tokens,
-                variants=self.profile.variants,
-                reference=self.reference,
+                slots=self.slots,
                 table=self.table,
-                rates=self.rates,
                 unhealthy=unhealthy,
                 saturated=saturated,
                 also=also,
@@ -151,7 +151,8 @@ class Router:
         if tokens is None and not explain:
             span = self.counter.bounds(body)
             if span and self.band(span, 0, max_tokens) == self.band(span, 1, max_tokens):
-                decided = either_way(decision, span)  # (a band edge between: count)
+                # (a band edge between: count)
+                decided = either_way(decision, span, lambda d, t: holds_at(d, t, self.by_name))
         t2 = time.perf_counter()
         if decided is None:
             if tokens is None:
@@ -170,17 +171,25 @@ class Router:
 
 
 def either_way(
-    decision: Callable[[Mapping[str, int]], Decision], span: Mapping[str, tuple[int, int]]
+    decision: Callable[[Mapping[str, int]], Decision],
+    span: Mapping[str, tuple[int, int]],
+    holds: Callable[[Decision, Mapping[str, int]], bool] | None = None,
 ) -> Decision | None:
-    """The decision if it is the same at the fewest and at the most tokens of `span`, else
-    None. It is then the same at any count between: the band and whether a prompt fits only
-    change once as the count grows, and each variant's predicted latency is linear in it, so
-    two variants that rank the same way at both ends rank so between them."""
+    """The decision if it is the same at the fewest and at the most tokens of `span` (one
+    band at both ends: the caller checks), else None. It is then the same at any count
+    between: the band and whether a prompt fits only change once as the count grows, and
+    each variant's predicted latency is linear in it, so two variants that rank the same way
+    at both ends rank so between them. `holds(most, fewest counts)` says, where it can
+    without deciding again, that the decision at the most tokens is also the one at the
+    fewest (policy.holds_at: one decision made, not two)."""
     try:
         most = decision({v: hi for v, (_, hi) in span.items()})
         if all(lo == hi for lo, hi in span.values()):
             return most  # one count only (an estimate's): nothing to compare it with
-        fewest = decision({v: lo for v, (lo, _) in span.items()})
+        fewest_counts = {v: lo for v, (lo, _) in span.items()}
+        if holds is not None and holds(most, fewest_counts):
+            return most
+        fewest = decision(fewest_counts)
     except QuantgateError:  # refused at one end: the count decides
         return None
     same = (most.band, most.order, most.summary) == (fewest.band, fewest.order, fewest.summary)

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.routing.policy import Decision
 from gateway.routing.router import Hints, Routed, Router, either_way
-from quantgate.errors import ContextLengthExceeded, ToleranceUnmet
+from quantgate.errors import ContextLengthExceeded, QuantgateError, ToleranceUnmet
 from quantgate.profile import Profile, load_profile
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
@@ -257,3 +257,83 @@ def test_a_size_that_allows_one_count_is_decided_once() -> None:
     made.clear()
     assert either_way(decide, {"a": (3, 9), "b": (9, 9)}) is decision
     assert made == [{"a": 9, "b": 9}, {"a": 3, "b": 9}]
+
+
+def test_a_decision_made_without_counting_is_the_one_the_count_gives(demo: Profile) -> None:
+    """The router decides from a prompt's size alone when the decisions at the fewest and
+    the most tokens it allows agree (once: policy.holds_at redoes only the ranking). That
+    decision is the one the count gives: band, order, summary and every status, on random
+    prompts of every band and past the 2k variants' context, with outages, saturated
+    variants, tolerances and completion lengths drawn at random."""
+    from gateway.routing.tokens import Counter, PromptCounter, render_plain
+    from tests.unit.test_prompt_bounds import Pieces
+
+    pieces = Pieces()
+    counter = PromptCounter({v.name: Counter(pieces, render_plain, "plain") for v in demo.variants})
+    router = Router(demo, counter)
+    names = [v.name for v in demo.variants]
+    rng = random.Random(7)
+    alphabet = ["a", "b", "c", " ", "bc", "x", "abc ", "\n"]
+    uncounted = counted = 0
+    for _ in range(400):
+        size = rng.choice([20, 200, 900, 1500, 2500, 4000, 7000])
+        text = "".join(rng.choices(alphabet, k=rng.randrange(size // 2, size)))
+        body = chat(text, max_tokens=rng.choice([1, 16, 256, 1500]))
+        task = rng.choice([None, "math", "general", "code"])
+        hints = Hints(task, "header" if task else "classifier", rng.choice([0.02, 0.1, 0.5]))
+        down = set(rng.sample(names, rng.choice([0, 0, 1, 3])))
+        busy = set(rng.sample(names, rng.choice([0, 0, 0, 2])))
+        options = {"unhealthy": down, "saturated": busy}
+        try:
+            fast = router.route(body, hints, **options)
+        except QuantgateError as refused:
+            with pytest.raises(type(refused)):
+                router.route(body, hints, tokens=counter.count(body), **options)
+            continue
+        if fast.tokens:  # the count could change the decision: counted
+            counted += 1
+            continue
+        uncounted += 1
+        exact = router.route(body, hints, tokens=counter.count(body), **options).decision
+        decided = fast.decision
+        assert (decided.band, decided.order, decided.summary) == (
+            exact.band,
+            exact.order,
+            exact.summary,
+        ), text[:40]
+        assert {c.variant: c.status for c in decided.candidates} == {
+            c.variant: c.status for c in exact.candidates
+        }
+    assert uncounted > 50 and counted > 50, (uncounted, counted)
+
+
+def test_a_loss_that_ranks_cheaper_at_one_end_only_is_decided_at_both() -> None:
+    """A variant below tolerance that is cheaper than the one chosen at the most tokens but
+    dearer at the fewest (slow prefill, fast decode) changes the summary between the ends:
+    `holds_at` says so, and the router counts."""
+    from gateway.routing.costs import Rate
+    from gateway.routing.policy import Slot, decide, holds_at
+    from gateway.routing.quality import Quality
+
+    slots = (
+        Slot("lossy", 8192, None, "", Rate(100.0, 100.0, "measured"), (-4.0, -16.0, -16.0, 0)),
+        Slot("ref", 8192, None, "", Rate(1000.0, 20.0, "measured"), (-16.0, -16.0, -16.0, 1)),
+    )
+    table = {
+        ("general", "short", "lossy"): Quality(0.5, "measured", "run"),
+        ("general", "short", "ref"): Quality(1.0, "reference", "run"),
+    }
+
+    def at(tokens: Mapping[str, int]) -> Decision:
+        return decide(
+            task="general", band="short", tolerance=0.05, max_tokens=10, fit_tokens=1,
+            tokens=tokens, slots=slots, table=table,
+        )  # fmt: skip
+
+    fewest, most = at({"lossy": 1, "ref": 1}), at({"lossy": 900, "ref": 900})
+    assert fewest.order == most.order == ("ref",)
+    assert "lossy" in fewest.summary and "lossy" not in most.summary
+    by_name = {s.name: s for s in slots}
+    assert not holds_at(most, {"lossy": 1, "ref": 1}, by_name)
+    assert holds_at(most, {"lossy": 800, "ref": 800}, by_name)
+    assert either_way(at, {"lossy": (1, 900), "ref": (1, 900)}) is None
