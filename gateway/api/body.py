@@ -50,7 +50,10 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# every ASCII digit to `0`, every other byte to `.`: a run of 19 digits is then a substring
+# to find (bytes.find, ~20x faster than a regex that tries a digit run at every byte)
+_DIGITS = bytes(48 if 48 <= b <= 57 else 46 for b in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def _may_break_rules(raw: bytes | bytearray) -> bool:
@@ -61,7 +64,7 @@ def _may_break_rules(raw: bytes | bytearray) -> bool:
     return (
         brackets > MAX_DEPTH
         or _SURROGATE_ESCAPE.search(raw) is not None
-        or _LONG_NUMBER.search(raw) is not None
+        or _LONG_NUMBER in raw.translate(_DIGITS)
     )
 
 

@@ -113,6 +113,14 @@ BAD_INPUTS = [
         "invalid_request",
     ),
     (
+        "a 19-digit seed beyond int64 that JSON parsers still read",
+        b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "seed": '
+        + b"9" * 19
+        + b"}",
+        400,
+        "invalid_request",
+    ),
+    (
         "NaN temperature",
         b'{"model": "demo", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}',
         400,
@@ -270,3 +278,23 @@ async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClie
     r = await client.get("/v1/chat/completions")
     assert r.status_code == 405
     error_of(r)
+
+
+def test_a_long_number_is_found_wherever_a_digit_run_is() -> None:
+    """The body check finds 19 digits in a row exactly where the regex `\\d{19}` would, on
+    random bytes (digits, letters, UTF-8 bytes, backslashes), runs of every length near 19."""
+    import random
+    import re
+
+    from gateway.api.body import _may_break_rules
+
+    regex = re.compile(rb"\d{19}")
+    rng = random.Random(3)
+    found = 0
+    for _ in range(5000):
+        raw = bytes(rng.choice(b'0123456789a "\\\xff\x80:') for _ in range(rng.randrange(40)))
+        raw += b"7" * rng.randrange(15, 22) + raw[:5]
+        expected = regex.search(raw) is not None
+        assert _may_break_rules(raw) == expected, raw  # (no bracket, no `\\u` here)
+        found += expected
+    assert 1000 < found < 4000
