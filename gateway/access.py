@@ -39,6 +39,10 @@ class KeyCheck:
         self._where = str(self.path)
 
     def keys(self) -> dict[str, keystore.Key]:
+        """The keys as the file holds them now: looked at on every request, so a key added
+        or revoked counts from the next one."""
+        if self._stamp is None and not os.access(self._where, os.F_OK):
+            return self._keys  # still no file (os.access: no exception raised per request)
         try:
             stat = os.stat(self._where)  # a str: Path.stat converts it on every call
             stamp = (stat.st_mtime_ns, stat.st_size)

@@ -224,3 +224,24 @@ async def test_each_keys_requests_and_tokens_are_counted_under_its_name(
     assert samples['quantgate_key_requests_total{key="ops",status="200"}'] == 1
     assert samples['quantgate_key_tokens_total{key="user",kind="completion"}'] > 0
     assert not any("qg-" in name for name in samples)  # an unknown key has no series
+
+
+def test_keys_count_from_the_next_request_whether_the_file_comes_or_goes(tmp_path: Path) -> None:
+    """A gateway started with no keys file is open; the first key written closes it on the
+    next look, a revoked key is gone on the next, and removing the file opens it again."""
+    from gateway.access import KeyCheck
+
+    path = tmp_path / "keys.json"
+    check = KeyCheck(path)
+    assert check.keys() == {} and not check.required
+    secret = keys.add(path, "alice")
+    assert [k.name for k in check.keys().values()] == ["alice"]
+    keys.add(path, "bob")
+    keys.revoke(path, "alice")
+    assert [k.name for k in check.keys().values()] == ["bob"]
+    known = check.keys()
+    assert keys.digest(secret) not in known
+    path.unlink()
+    assert check.keys() == {} and not check.required
+    keys.add(path, "carol")
+    assert [k.name for k in check.keys().values()] == ["carol"]
