@@ -147,11 +147,9 @@ def main() -> None:
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs two cores: one for the upstream, one for the clients")
     python = ensure_env("http-clients", print)
-    port = procs.free_port()
-    up = procs.start([sys.executable, str(HERE / "openai_upstream.py"), str(port)], cores=[0])
+    up, base = procs.openai_upstream([0])
     try:
-        procs.wait_http(f"http://127.0.0.1:{port}/v1/models", up)
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        url = f"{base}/v1/chat/completions"
         argv = [str(python), __file__, "--inner", url, "--requests", str(args.requests)]
         argv += ["--stream"] if args.stream else []
         out = subprocess.run(

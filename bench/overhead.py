@@ -123,10 +123,7 @@ def main() -> None:
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs two cores: one for the proxy, one for the upstream and wrk")
     litellm = ensure_env("litellm", print).parent / "litellm"
-    up_port = procs.free_port()
-    upstream = f"http://127.0.0.1:{up_port}"
-    up = procs.start([sys.executable, str(HERE / "openai_upstream.py"), str(up_port)], cores=LOAD)
-    procs.wait_http(upstream + "/v1/models", up)
+    up, upstream = procs.openai_upstream(LOAD)
     cells = [(False, 1), (False, 32), (True, 1), (True, 32)]
     report: dict[str, Any] = {"seconds": args.seconds}
     running: list[Any] = [up]

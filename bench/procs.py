@@ -41,6 +41,21 @@ def quantgate(
     return start([sys.executable, "-m", "quantgate", *args], env, cores)
 
 
+def openai_upstream(cores: Sequence[int] | None) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/openai_upstream.py on a free port, pinned to `cores`, once it answers: the
+    process and its base URL."""
+    port = free_port()
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openai_upstream.py")
+    proc = start([sys.executable, script, str(port)], cores=cores)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/v1/models", proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, base
+
+
 def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
