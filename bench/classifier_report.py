@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh8: smaller sets written the same way, each committed before the change it
+- fresh4..fresh9: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -60,6 +60,8 @@ HELD_OUT = {
     # written before natural prompts were weighted above templated ones in training
     # (session 12): 10 per class
     "fresh8": DATA / "classifier_fresh8.jsonl",
+    # written in session 16 before any change to the classifier's data: 10 per class
+    "fresh9": DATA / "classifier_fresh9.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
