@@ -259,7 +259,7 @@ def test_a_size_that_allows_one_count_is_decided_once() -> None:
     assert made == [{"a": 9, "b": 9}, {"a": 3, "b": 9}]
 
 
-def test_a_decision_made_without_counting_is_the_one_the_count_gives(demo: Profile) -> None:
+def test_uncounted_decisions_hold_with_outages_saturation_and_any_tolerance(demo: Profile) -> None:
     """The router decides from a prompt's size alone when the decisions at the fewest and
     the most tokens it allows agree (once: policy.holds_at redoes only the ranking). That
     decision is the one the count gives: band, order, summary and every status, on random
