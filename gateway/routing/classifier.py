@@ -118,15 +118,13 @@ class Classifier:
     vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
     words: Words = field(init=False, repr=False, compare=False)  # those words in a text
 
-    # every token's vector projected onto the second head's classes, scaled: the embedding's
-    # share of a text's scores is the sum of its tokens' rows over the norm of their vectors'
-    # sum (the unit mean, projected), without the 384-dimensional product per request
-    projected: Any = field(init=False, default=None, repr=False, compare=False)
-    # the second head in one table: the projected token rows, then one row per named
-    # feature, then the bias; a request's scores are one weighted sum of its rows (a token's
-    # weight is 1 / the norm, a feature's its value, the bias's 1): in the server each numpy
-    # call costs ~3 us, and this makes 7 where separate sums made 12
-    table: Any = field(init=False, default=None, repr=False, compare=False)
+    # the second head, as a request uses it: the embedding's weights times its scale
+    # (float32 [384, classes]: the token vectors' sum times it, over the sum's norm, is the
+    # embedding's share), and the named features' rows then the bias (float64 [features + 1,
+    # classes]: a request's picked rows, weighted by the features' values and 1): five numpy
+    # calls a request, each cold in the server (~3 us and more), and no table per token
+    projection: Any = field(init=False, default=None, repr=False, compare=False)
+    fixed: Any = field(init=False, default=None, repr=False, compare=False)
     rows: dict[str, int] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,53 +135,42 @@ class Classifier:
         if self.second is not None and self.embedder is not None:
             import numpy
 
-            vectors, head = self.embedder.vectors, self.second
-            projected = vectors @ (head.embedding * head.scale)
-            object.__setattr__(self, "projected", projected)
-            table = numpy.vstack([projected, head.matrix, [head.bias]]).astype(numpy.float64)
-            first = len(projected)
-            object.__setattr__(self, "table", table)
-            rows = {name: first + i for i, name in enumerate(head.weights)}
-            object.__setattr__(self, "rows", rows)
+            head = self.second
+            projection = (head.embedding * head.scale).astype(numpy.float32)
+            object.__setattr__(self, "projection", projection)
+            fixed = numpy.vstack([head.matrix, [head.bias]]).astype(numpy.float64)
+            object.__setattr__(self, "fixed", fixed)
+            object.__setattr__(self, "rows", {name: i for i, name in enumerate(head.weights)})
 
     def _second_scores(self, text: str, feats: dict[str, float]) -> list[float]:
-        """The second head's scores: `Head.scores(feats, self._embedded(text))`, summed in
-        one pass over `table`."""
+        """The second head's scores: `Head.scores(feats, self._embedded(text))`."""
         import numpy
 
-        ids = self.embedder.token_ids(text)
-        picked, weights = list(ids), [self._inverse_norm(ids)] * len(ids)
-        rows = self.rows
+        rows, picked, values = self.rows, [], []
         for name, value in feats.items():
             row = rows.get(name)
             if row is not None:
                 picked.append(row)
-                weights.append(value)
-        picked.append(len(self.table) - 1)  # the bias
-        weights.append(1.0)
-        scores: list[float] = (numpy.array(weights) @ self.table.take(picked, axis=0)).tolist()
+                values.append(value)
+        picked.append(len(self.fixed) - 1)  # the bias
+        values.append(1.0)
+        totals = numpy.array(values) @ self.fixed.take(picked, axis=0)
+        share = self._embedded(text)
+        scores: list[float] = (totals + share).tolist()
         return scores
 
     def _embedded(self, text: str) -> Any:
         """The embedding's share of each class's score: (unit mean of the token vectors) @
-        embedding weights x scale, from the projected rows."""
+        embedding weights x scale, as (sum of the vectors) @ them / the sum's norm."""
         import numpy
 
         ids = self.embedder.token_ids(text)
-        if not ids:
-            return numpy.zeros(len(self.classes), dtype=numpy.float32)
-        share = numpy.add.reduce(self.projected.take(ids, axis=0), axis=0)
-        return share * self._inverse_norm(ids)
-
-    def _inverse_norm(self, ids: list[int]) -> float:
-        """1 / the norm of the token vectors' sum (1 when there is none): the unit mean."""
-        if not ids:
-            return 1.0
-        import numpy
-
-        total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
-        norm = math.sqrt(float(total @ total))
-        return 1.0 / norm if norm else 1.0
+        if ids:
+            total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
+            norm = math.sqrt(float(total @ total))
+            if norm:
+                return (total @ self.projection) / norm
+        return numpy.zeros(len(self.classes), dtype=numpy.float32)
 
     @property
     def stages(self) -> int:

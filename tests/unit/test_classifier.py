@@ -283,10 +283,11 @@ def test_without_the_package_the_first_stage_decides_alone(
         embedding.default_embedding.cache_clear()
 
 
-def test_the_one_table_sum_is_the_second_heads_own_scores() -> None:
-    """`_second_scores` (one weighted sum over the joined table) gives what the head's
-    `scores` gives from the named features and the embedding's share, on every prompt of
-    the independent set."""
+def test_the_second_heads_scores_are_its_features_and_the_unit_mean() -> None:
+    """`_second_scores` (the picked feature rows, and the token vectors' sum projected over
+    its norm) gives what the head's `scores` gives from the named features and the unit
+    mean embedding (`StaticEmbedding.embed`) times the head's embedding weights, on every
+    prompt of the independent set."""
     from gateway.routing.classifier import default_classifier
     from gateway.routing.features import features, window
 
@@ -296,7 +297,8 @@ def test_the_one_table_sum_is_the_second_heads_own_scores() -> None:
     for line in path.read_text().splitlines():
         body = json.loads(line)
         feats, text = features(body, classifier.words), window(body)
-        expected = classifier.second.scores(feats, classifier._embedded(text))
+        share = classifier.embedder.embed(text) @ classifier.second.embedding
+        expected = classifier.second.scores(feats, share * classifier.second.scale)
         got = classifier._second_scores(text, feats)
         assert got == pytest.approx(expected, abs=1e-5), body
     assert classifier._second_scores("", {}) == pytest.approx(list(classifier.second.bias))
