@@ -24,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -68,28 +69,28 @@ class StaticEmbedding:
     # the token ids of each whitespace-separated piece of text seen (bounded): BERT's
     # pre-tokenizer splits at whitespace, so a text's ids are its pieces' ids in order, and
     # only unseen pieces are tokenized (all of a text's at once: `_encode`)
-    pieces: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    pieces: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
     # the WordPiece vocabulary when the tokenizer is BERT's uncased pipeline (checked at
     # load): printable ASCII pieces are then tokenized here, ~4x cheaper than a call into
     # the Rust tokenizer for a few pieces (`_wordpiece`)
     vocab: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
     def token_ids(self, text: str) -> list[int]:
-        """The WordPiece ids of `text`, at most MAX_TOKENS: those of `tokenizer.encode`."""
+        """The WordPiece ids of `text`, at most MAX_TOKENS: those of `tokenizer.encode`.
+        Each piece is looked up once (`map` in C); only a text with unseen pieces does more."""
         chunks = text.split()
         known = self.pieces
-        try:
-            ids = [i for chunk in chunks for i in known[chunk]]
-        except KeyError:  # a piece not seen yet (or the cache was just cleared)
-            missing = [c for c in dict.fromkeys(chunks) if c not in known]
-            fresh = self._encode(missing)
+        found: list[tuple[int, ...] | None] = list(map(known.get, chunks))
+        if None in found:  # a piece not seen yet (or the cache was just cleared)
+            missing = [c for c, ids in zip(chunks, found, strict=True) if ids is None]
+            fresh = {p: tuple(ids) for p, ids in self._encode(list(dict.fromkeys(missing))).items()}
             if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
-                kept = {c: known[c] for c in chunks if c in known}
+                kept = {c: ids for c, ids in zip(chunks, found, strict=True) if ids is not None}
                 known.clear()
                 known.update(kept)
             known.update(fresh)
-            ids = [i for chunk in chunks for i in known[chunk]]
-        return ids[:MAX_TOKENS]
+            found = [fresh[c] if ids is None else ids for c, ids in zip(chunks, found, strict=True)]
+        return list(chain.from_iterable(found))[:MAX_TOKENS]  # type: ignore[arg-type]
 
     def _encode(self, pieces: list[str]) -> dict[str, list[int]]:
         """Each piece's ids: BERT's WordPiece in Python for printable ASCII pieces (the

@@ -124,16 +124,18 @@ class Words:
 
     def __call__(self, text: str) -> set[str]:
         pieces, known = text.split(), self.pieces
-        try:
-            return set().union(*[known[p] for p in pieces])
-        except KeyError:  # a piece not seen yet (or the cache was just cleared)
+        found: list[tuple[str, ...] | None] = list(map(known.get, pieces))  # in C
+        if None in found:  # a piece not seen yet (or the cache was just cleared)
             if len(known) + len(pieces) > CACHED_PIECES:
                 known.clear()
             vocabulary = self.vocabulary
-            for p in pieces:
-                if p not in known:
-                    known[p] = tuple(w for w in _TOKEN.findall(p) if w in vocabulary)
-            return set().union(*[known[p] for p in pieces])
+            for i, words in enumerate(found):
+                if words is None:
+                    words = known[pieces[i]] = tuple(
+                        w for w in _TOKEN.findall(pieces[i]) if w in vocabulary
+                    )
+                    found[i] = words
+        return set().union(*found)  # type: ignore[arg-type]
 
 
 def every_word(text: str) -> Iterable[str]:

@@ -333,3 +333,24 @@ def test_natural_prompts_are_labelled_with_known_tasks() -> None:
     rows = [json.loads(line) for line in NATURAL.read_text().splitlines()]
     assert {r["label"] for r in rows} == set(TASKS)
     assert all(("prompt" in r) != ("messages" in r) for r in rows)
+
+
+def test_cached_pieces_cost_the_garbage_collector_nothing() -> None:
+    """The piece caches (up to 50,000 entries each) hold tuples of ids and of words, which
+    the collector stops tracking once it has seen them: a full collection in a gateway that
+    has run for a while does not walk them (lists were tracked for good: 47,000 of them
+    after bench/routing_cost.py's prompts, ~7 ms a full collection)."""
+    import gc
+
+    from gateway.routing.features import window
+
+    classifier = default_classifier()
+    assert classifier.embedder is not None
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_fresh9.jsonl"
+    for line in path.read_text().splitlines():
+        classifier.classify(json.loads(line), explain=False)
+        classifier.embedder.token_ids(window(json.loads(line)))
+    gc.collect()
+    cached = [*classifier.embedder.pieces.values(), *classifier.words.pieces.values()]
+    assert len(cached) > 500
+    assert not [v for v in cached if gc.is_tracked(v)]
