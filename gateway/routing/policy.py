@@ -161,6 +161,8 @@ def holds_at(decision: Decision, tokens: Mapping[str, int], slots: Mapping[str, 
         return slot.rate.seconds(tokens[c.variant], n), slot.rank
 
     ranked = sorted(decision.candidates, key=key)
+    if ranked == list(decision.candidates):  # the same ranking: the same decision
+        return True
     order = tuple(c.variant for c in ranked if c.status in ("chosen", "fallback"))
     chosen = decision.order[0]
     return order == decision.order and _why(chosen, ranked) == _why(chosen, decision.candidates)

@@ -230,9 +230,13 @@ class PromptCounter:
         size = sum(len(t) if t.isascii() else len(t.encode()) for t in texts)
         roles = () if completion else tuple(str(m.get("role", "user")) for m in messages)
         out = {}
+        memo: dict[tuple[str, str], tuple[int, int] | None] = {}  # variants share these
         for variant, c in self.counters.items():
-            frame = (0, 0) if completion else self._frame(c, roles)
-            found = frame and c.tokenizer.bounds(chars + frame[0], size + frame[1])
+            key = (c.tokenizer.key, c.render_key)
+            if key not in memo:
+                frame = (0, 0) if completion else self._frame(c, roles)
+                memo[key] = frame and c.tokenizer.bounds(chars + frame[0], size + frame[1])
+            found = memo[key]
             if not found:
                 return None
             out[variant] = found
