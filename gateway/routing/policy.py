@@ -46,9 +46,8 @@ def slots(variants: list[Variant], rates: Mapping[str, Rate]) -> tuple[Slot, ...
 
 
 class Candidate(NamedTuple):
-    """One variant's place in a decision (a tuple: built 9 times a decision, and twice a
-    decision when the router checks both bounds of an uncounted prompt, it costs a third of
-    a frozen dataclass)."""
+    """One variant's place in a decision (a tuple: built once per variant a decision, it
+    costs a third of a frozen dataclass)."""
 
     variant: str
     quality: Quality
