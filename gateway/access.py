@@ -13,6 +13,7 @@ not whoever reaches a gateway bound to 0.0.0.0.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from quantgate import keys as keystore
 from quantgate.errors import AdminOnly, InvalidApiKey, RateLimited
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+RACY_NS = 2_000_000_000  # a keys file younger than this is read again on every request
 
 
 @dataclass
@@ -33,7 +35,7 @@ class KeyCheck:
     path: Path
     buckets: Buckets = field(default_factory=LocalBuckets)  # or RedisBuckets: shared
     _keys: dict[str, keystore.Key] = field(default_factory=dict)
-    _stamp: tuple[int, int] | None = None
+    _stamp: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         self._where = str(self.path)
@@ -45,10 +47,14 @@ class KeyCheck:
             return self._keys  # still no file (os.access: no exception raised per request)
         try:
             stat = os.stat(self._where)  # a str: Path.stat converts it on every call
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
+        # two writes of one size within one tick of the file system's clock leave the same
+        # stamp (the inode too, reused by the rename): a file changed that recently is read
+        # again on every request, as git treats a racily clean index entry
+        racy = stamp is not None and time.time_ns() - stamp[0] < RACY_NS
+        if stamp != self._stamp or racy:
             self._keys, self._stamp = (keystore.load(self.path) if stamp else {}), stamp
         return self._keys
 

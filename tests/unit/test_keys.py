@@ -4,6 +4,7 @@ minute, revocable without a restart; engine details only for admins."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +246,34 @@ def test_keys_count_from_the_next_request_whether_the_file_comes_or_goes(tmp_pat
     assert check.keys() == {} and not check.required
     keys.add(path, "carol")
     assert [k.name for k in check.keys().values()] == ["carol"]
+
+
+def test_a_rewrite_of_the_same_size_in_the_same_clock_tick_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key revoked and another of the same shape added within one tick of the file
+    system's clock leave the file's size, mtime and (reused by the rename) inode as they
+    were: the revoked key must still stop working. A file that young is read again on every
+    request; an older one only when its stamp changes."""
+    from gateway.access import KeyCheck
+
+    path = tmp_path / "keys.json"
+    keys.add(path, "alice")
+    check = KeyCheck(path)
+    before = {k.name for k in check.keys().values()}
+    stat_before = path.stat()
+    keys.revoke(path, "alice")
+    keys.add(path, "carol")  # same length of name: the same size of file
+    assert path.stat().st_size == stat_before.st_size
+    os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # the same tick
+    assert before == {"alice"}
+    assert {k.name for k in check.keys().values()} == {"carol"}
+    loads = []
+    real = keys.load
+    monkeypatch.setattr(keys, "load", lambda p: loads.append(p) or real(p))
+    old = path.stat().st_mtime_ns - 10_000_000_000
+    os.utime(path, ns=(old, old))  # ten seconds old
+    check.keys()  # its stamp changed: read once
+    for _ in range(3):
+        assert {k.name for k in check.keys().values()} == {"carol"}
+    assert len(loads) == 1
