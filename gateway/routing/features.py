@@ -16,7 +16,6 @@ from quantgate.chat import SYSTEM_ROLES, text_of
 
 HEAD = 700  # characters read from the start of the last user message
 TAIL = 300  # and from its end
-CACHED_PIECES = 50_000  # whitespace-separated pieces whose words `Words` remembers (~5 MB)
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)?")  # words and numbers, one pass
 _NUMBER = re.compile(r"\d+")
@@ -111,33 +110,6 @@ def window(body: dict[str, Any]) -> str:
     return clip(last_user_text(view(body)[0]))
 
 
-class Words:
-    """The words of a (lower-cased) text that are in `vocabulary`: `set(_TOKEN.findall(text))
-    & vocabulary`, remembered per whitespace-separated piece. No word spans whitespace, so a
-    text's words are its pieces' words, and a request's pieces were mostly seen before: a
-    lookup each costs less than the regex pass over them (the classifier's largest feature).
-    """
-
-    def __init__(self, vocabulary: frozenset[str]) -> None:
-        self.vocabulary = vocabulary
-        self.pieces: dict[str, tuple[str, ...]] = {}  # piece -> its words in the vocabulary
-
-    def __call__(self, text: str) -> set[str]:
-        pieces, known = text.split(), self.pieces
-        found: list[tuple[str, ...] | None] = list(map(known.get, pieces))  # in C
-        if None in found:  # a piece not seen yet (or the cache was just cleared)
-            if len(known) + len(pieces) > CACHED_PIECES:
-                known.clear()
-            vocabulary = self.vocabulary
-            for i, words in enumerate(found):
-                if words is None:
-                    words = known[pieces[i]] = tuple(
-                        w for w in _TOKEN.findall(pieces[i]) if w in vocabulary
-                    )
-                    found[i] = words
-        return set().union(*found)  # type: ignore[arg-type]
-
-
 def every_word(text: str) -> Iterable[str]:
     """All the words of a (lower-cased) text: the features a classifier is fitted on."""
     return set(_TOKEN.findall(text))
@@ -147,7 +119,8 @@ def features(
     body: dict[str, Any], words: Callable[[str], Iterable[str]] = every_word
 ) -> dict[str, float]:
     """Feature name -> value (only non-zero ones); `words` picks the word features (a
-    classifier's `Words`: those it has a weight for).
+    classifier's: those it has a weight for, read with the token ids in one pass:
+    gateway/routing/reading.py).
 
     On every routed request: features that cannot fire are not looked for (no digit, no
     arithmetic; no colon, no `Answer:`-style labels), and only non-zero values are stored."""

@@ -155,65 +155,54 @@ def test_static_embedding_is_a_unit_mean_of_token_vectors() -> None:
     assert not embedder.embed("").any()  # nothing to pool: zeros, not NaN
 
 
-def test_cached_pieces_give_the_tokenizers_own_ids() -> None:
-    """Token ids assembled from cached whitespace pieces equal one call of the tokenizer on
-    the whole text, on every prompt of the independent set (punctuation, code, accents,
-    numbers, non-Latin scripts), twice (cold, then from the cache), and capped the same."""
+def test_pieces_read_give_the_tokenizers_ids_and_the_regexs_words() -> None:
+    """A text read piece by piece (`Reader`) gives the ids of one call of the tokenizer on
+    the whole text, capped the same, and the words of one regex pass over it (no word spans
+    whitespace), on every prompt of the independent set (punctuation, code, accents,
+    numbers, non-Latin scripts, unicode spaces, apostrophes), twice: cold, then from the
+    table."""
     from gateway.routing.embedding import MAX_TOKENS, default_embedding
-    from gateway.routing.features import window
+    from gateway.routing.features import every_word, window
+    from gateway.routing.reading import Reader
 
     embedder = default_embedding()
     assert embedder is not None
+    vocabulary = default_classifier().vocabulary
     path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
     texts = [window(json.loads(line)) for line in path.read_text().splitlines()]
     texts += ["naïve café — Ünïcödé", "東京は日本の首都です。", "x=1;y=[2,3]\n\tprint(x+y)", ""]
+    texts += ["Don't\u00a0won't 3.5,1,000\u2003x'y 'quoted' tab\there", "   "]
+    reader, words_only = Reader(vocabulary, embedder), Reader(vocabulary)
     for _ in range(2):
         for text in texts:
             whole = embedder.tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
-            assert embedder.token_ids(text) == whole, text
-    assert len(embedder.pieces) > 1000
+            expected = set(every_word(text.lower())) & vocabulary
+            assert reader(text) == (expected, whole), text
+            assert words_only(text) == (expected, []), text
+    assert len(reader.pieces) > 1000
+    assert any(reader(t)[0] for t in texts)
 
 
-def test_pieces_give_the_same_ids_and_words_when_their_cache_restarts(
+def test_pieces_read_are_the_same_when_the_table_restarts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Both piece caches (the embedding's token ids, the classifier's words) restart when
-    full; a text whose pieces straddle a restart still gets every piece's ids and words:
-    those of one call of the tokenizer, and of one regex pass over the text."""
-    from gateway.routing import embedding
-    from gateway.routing import features as module
-    from gateway.routing.features import Words, every_word
+    """The table restarts when full; a text whose pieces straddle a restart still gets every
+    piece's ids and words: those of one call of the tokenizer, and of one regex pass."""
+    from gateway.routing import embedding, reading
+    from gateway.routing.features import every_word
 
     embedder = embedding.default_embedding()
     assert embedder is not None
-    monkeypatch.setattr(embedding, "CACHED_PIECES", 12)
-    monkeypatch.setattr(module, "CACHED_PIECES", 12)
+    monkeypatch.setattr(reading, "CACHED_PIECES", 12)
     texts = ["the cat sat on the mat today", "a dog ran past the cat again and again", "x y z"]
     texts += [f"{t} {i} fresh{i}" for i in range(5) for t in texts]
     vocabulary = frozenset({"cat", "dog", "again", "fresh", "1", "the"})
-    words = Words(vocabulary)
+    reader = reading.Reader(vocabulary, embedder)
     for text in texts:
         whole = embedder.tokenizer.encode(text, add_special_tokens=False).ids
-        assert embedder.token_ids(text) == whole[: embedding.MAX_TOKENS], text
-        assert words(text) == set(every_word(text)) & vocabulary, text
-    assert len(embedder.pieces) <= 12 + 10 and len(words.pieces) <= 12 + 10
-
-
-def test_words_are_the_regex_words_of_the_whole_text() -> None:
-    """`Words` reads words piece by piece; they are those of one regex pass over the whole
-    text (no word spans whitespace), on every prompt of the independent set and on text
-    with unicode spaces, apostrophes and numbers, cold and then from its cache."""
-    from gateway.routing.features import Words, every_word, window
-
-    classifier = default_classifier()
-    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
-    texts = [window(json.loads(line)).lower() for line in path.read_text().splitlines()]
-    texts += ["don't\u00a0won't 3.5,1,000\u2003x'y 'quoted' tab\there", "", "   "]
-    words = Words(classifier.vocabulary)
-    for _ in range(2):
-        for text in texts:
-            assert words(text) == set(every_word(text)) & classifier.vocabulary, text
-    assert any(words(t) for t in texts)
+        words = set(every_word(text)) & vocabulary
+        assert reader(text) == (words, whole[: embedding.MAX_TOKENS]), text
+    assert len(reader.pieces) <= 12 + 10
 
 
 def test_ascii_pieces_are_wordpieced_in_python_exactly_as_the_tokenizer_does(
@@ -232,13 +221,13 @@ def test_ascii_pieces_are_wordpieced_in_python_exactly_as_the_tokenizer_does(
     alphabet = [chr(c) for c in range(33, 127) if c != ord("[")] + ["##", "un", "able", "é"]
     pieces = ["".join(rng.choices(alphabet, k=rng.randrange(1, 25))) for _ in range(5000)]
     pieces += ["a" * 100, "a" * 101, "x" + "able" * 30, "[CLS]", "[UNK]x", "Hello,world!"]
-    pieces = list(dict.fromkeys(pieces))  # distinct, as `token_ids` asks for them
-    ids = embedder._encode(pieces)
+    pieces = list(dict.fromkeys(pieces))  # distinct, as the reader asks for them
+    ids = embedder.encode_pieces(pieces)
     assert ids == {p: embedder.tokenizer.encode(p, add_special_tokens=False).ids for p in pieces}
     python = [p for p in pieces if "[" not in p and p.isascii()]
     assert len(python) > 4000  # most went the Python way, and the others still came out right
     without = StaticEmbedding(embedder.tokenizer, embedder.vectors, embedder.digest)
-    assert without._encode(pieces) == ids  # the tokenizer alone (a vocabulary not BERT's)
+    assert without.encode_pieces(pieces) == ids  # the tokenizer alone (a vocabulary not BERT's)
     # a pipeline that is not BERT's uncased one is never redone in Python
     for name in ("vectors.npy", "tokenizer.json"):
         (tmp_path / name).write_bytes((derive() / name).read_bytes())
@@ -289,19 +278,22 @@ def test_the_second_heads_scores_are_its_features_and_the_unit_mean() -> None:
     mean embedding (`StaticEmbedding.embed`) times the head's embedding weights, on every
     prompt of the independent set."""
     from gateway.routing.classifier import default_classifier
-    from gateway.routing.features import features, window
+    from gateway.routing.features import every_word, features, window
 
     classifier = default_classifier()
     assert classifier.second is not None
     path = Path(__file__).parents[2] / "bench" / "data" / "classifier_independent.jsonl"
     for line in path.read_text().splitlines():
         body = json.loads(line)
-        feats, text = features(body, classifier.words), window(body)
+        text = window(body)
+        words, ids = classifier.reader(text)
+        feats = features(body, lambda lower: set(every_word(lower)) & classifier.vocabulary)
+        assert feats == features(body, lambda _, found=words: found)
         share = classifier.embedder.embed(text) @ classifier.second.embedding
         expected = classifier.second.scores(feats, share * classifier.second.scale)
-        got = classifier._second_scores(text, feats)
+        got = classifier._second_scores(ids, feats)
         assert got == pytest.approx(expected, abs=1e-5), body
-    assert classifier._second_scores("", {}) == pytest.approx(list(classifier.second.bias))
+    assert classifier._second_scores([], {}) == pytest.approx(list(classifier.second.bias))
 
 
 def _text(body: dict[str, object]) -> str:
@@ -336,21 +328,20 @@ def test_natural_prompts_are_labelled_with_known_tasks() -> None:
 
 
 def test_cached_pieces_cost_the_garbage_collector_nothing() -> None:
-    """The piece caches (up to 50,000 entries each) hold tuples of ids and of words, which
-    the collector stops tracking once it has seen them: a full collection in a gateway that
-    has run for a while does not walk them (lists were tracked for good: 47,000 of them
-    after bench/routing_cost.py's prompts, ~7 ms a full collection)."""
+    """The reader's table (up to 50,000 pieces) holds pairs of tuples of words and of ids,
+    which the collector stops tracking once it has seen them (a pair once its tuples are
+    untracked: two collections at most, as a pair may be reached first): a full collection
+    in a gateway that has run for a while does not walk them (lists were tracked for good:
+    47,000 of them after bench/routing_cost.py's prompts, ~7 ms a full collection)."""
     import gc
-
-    from gateway.routing.features import window
 
     classifier = default_classifier()
     assert classifier.embedder is not None
     path = Path(__file__).parents[2] / "bench" / "data" / "classifier_fresh9.jsonl"
     for line in path.read_text().splitlines():
         classifier.classify(json.loads(line), explain=False)
-        classifier.embedder.token_ids(window(json.loads(line)))
     gc.collect()
-    cached = [*classifier.embedder.pieces.values(), *classifier.words.pieces.values()]
-    assert len(cached) > 500
+    gc.collect()
+    cached = list(classifier.reader.pieces.values())
+    assert len(cached) > 500 and any(words and ids for words, ids in cached)
     assert not [v for v in cached if gc.is_tracked(v)]
