@@ -19,6 +19,7 @@ from gateway.engines.reaper import Reaper, stats
 from quantgate.errors import EngineError
 
 _PR_SET_PDEATHSIG = 1
+MODELS_PATH = "/v1/models"  # OpenAI's model list: every engine here lists its served model
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -74,28 +75,47 @@ class EngineProcess:
         return self.proc is not None and self.proc.poll() is None
 
     async def wait_ready(self) -> None:
-        """Poll the ready path until it answers 200; raise with the log tail otherwise."""
+        """Poll the ready path until it answers 200 and the server there lists this engine's
+        model (`/v1/models`, asked once it is ready: engines answer it when idle); raise
+        with the log tail otherwise. A 200 from a server that does not serve the model is
+        another process on the port (the engine then fails to bind it, often only after
+        loading its weights): never taken as this engine ready."""
         timeout = self.spec.start_timeout
         deadline = time.monotonic() + timeout
+        other = ""  # what a server on the port that is not this engine said it serves
         async with httpx.AsyncClient(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if not self.alive():
                     code = self.proc.returncode if self.proc else None
                     raise EngineError(
                         f"variant {self.name}: the engine exited with {code} "
-                        f"while starting; last log lines:\n{self.log_tail()}"
+                        f"while starting{other}; last log lines:\n{self.log_tail()}"
                     )
                 try:
                     reply = await client.get(self.url + self.spec.ready_path)
                     if reply.status_code == 200:
-                        return
+                        served = await self._served(client, reply)
+                        if self.spec.served_model in served:
+                            return
+                        other = f" (port {self.port} is answered by a server of {served})"
                 except httpx.TransportError:
                     pass
                 await anyio.sleep(0.25)
         raise EngineError(
-            f"variant {self.name}: not ready after {timeout:g} s; "
+            f"variant {self.name}: not ready after {timeout:g} s{other}; "
             f"last log lines:\n{self.log_tail()}"
         )
+
+    async def _served(self, client: httpx.AsyncClient, ready: httpx.Response) -> list[str]:
+        """The model ids the server on this port lists ([] when it lists none)."""
+        reply = ready
+        if self.spec.ready_path != MODELS_PATH:
+            reply = await client.get(self.url + MODELS_PATH)
+        try:
+            data = reply.json().get("data") if reply.status_code == 200 else None
+            return [str(m.get("id")) for m in data if isinstance(m, dict)] if data else []
+        except (ValueError, AttributeError, TypeError):
+            return []
 
     def log_tail(self, lines: int = 15) -> str:
         try:

@@ -1,12 +1,14 @@
 """An engine stand-in whose behaviour a test switches by signal: the probe path answers, or
 stops answering while the process burns CPU (busy generating: SIGUSR1), or stops answering
-with no CPU used (deadlocked: SIGHUP). SIGUSR2 makes it answer again.
+with no CPU used (deadlocked: SIGHUP). SIGUSR2 makes it answer again. Like every engine, it
+lists its served model (`x`) at /v1/models.
 
     python tests/integration/busy_engine.py PORT
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -14,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 mode = "answer"
+MODELS = json.dumps({"object": "list", "data": [{"id": "x", "object": "model"}]}).encode()
 
 
 class Probe(BaseHTTPRequestHandler):
@@ -22,7 +25,7 @@ class Probe(BaseHTTPRequestHandler):
             time.sleep(0.05)
         self.send_response(200)
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(MODELS if self.path == "/v1/models" else b"ok")
 
     def log_message(self, *args: object) -> None:
         pass

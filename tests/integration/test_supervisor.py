@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -16,7 +17,7 @@ import pytest
 from gateway.engines.base import LaunchSpec
 from gateway.engines.supervisor import State, Supervisor, SupervisorSettings
 from quantgate.errors import EngineError
-from tests.integration.processes import alive, free_port
+from tests.integration.processes import Process, alive, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -78,6 +79,43 @@ async def test_an_engine_that_never_gets_ready_times_out(tmp_path: Path) -> None
         await sup.start()
     assert time.monotonic() - t0 < 30
     assert gone(sup.status()["slow"]["pid"])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def stranger(tmp_path: Path) -> Iterator[int]:
+    """A port answered by a server of another model (a mock serving `other`)."""
+    port = free_port()
+    args = [sys.executable, "-m", "quantgate", "mock-server", "--port", str(port)]
+    proc = Process("stranger", [*args, "--model", "other"], tmp_path)
+    try:
+        proc.wait_http(f"http://127.0.0.1:{port}/health")
+        yield port
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("ends", ["exits", "hangs"])
+async def test_a_server_of_another_model_on_the_port_is_not_the_engine_ready(
+    tmp_path: Path, stranger: int, ends: str
+) -> None:
+    """Another process answers on the engine's port (ready path 200) while the engine
+    loads: its 200 is not the engine ready, since it does not list the engine's model. The
+    engine then fails to bind and exits, or never answers: either way the start fails and
+    says who holds the port."""
+    sleep = "time.sleep(2); raise SystemExit(1)" if ends == "exits" else "time.sleep(60)"
+    spec = LaunchSpec(
+        argv=[sys.executable, "-c", f"import time; {sleep}"],
+        served_model="mock-model",
+        memory_bytes=0,
+        ready_path="/health",
+        start_timeout=4.0,
+    )
+    sup = Supervisor({"a": (spec, stranger)}, tmp_path, FAST)
+    why = "exited with 1 while starting" if ends == "exits" else "not ready after 4 s"
+    with pytest.raises(EngineError, match=rf"{why} \(port {stranger} is answered by a server "):
+        await sup.start()
+    assert not sup.healthy("a")
+    sup.stop()
 
 
 async def test_one_failed_variant_does_not_stop_the_others(tmp_path: Path) -> None:
@@ -241,6 +279,7 @@ def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
         "    def do_GET(self):\n"
         "        self.send_response(200)\n"
         "        self.end_headers()\n"
+        "        self.wfile.write(b'{\"data\": [{\"id\": \"x\"}]}')\n"
         f"http.server.HTTPServer(('127.0.0.1', {port}), Health).serve_forever()\n"
     )
     gateway = (
