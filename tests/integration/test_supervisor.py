@@ -279,7 +279,7 @@ def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
         "    def do_GET(self):\n"
         "        self.send_response(200)\n"
         "        self.end_headers()\n"
-        "        self.wfile.write(b'{\"data\": [{\"id\": \"x\"}]}')\n"
+        '        self.wfile.write(b\'{"data": [{"id": "x"}]}\')\n'
         f"http.server.HTTPServer(('127.0.0.1', {port}), Health).serve_forever()\n"
     )
     gateway = (
