@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh9: smaller sets written the same way, each committed before the change it
+- fresh4..fresh10: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -62,6 +62,9 @@ HELD_OUT = {
     "fresh8": DATA / "classifier_fresh8.jsonl",
     # written in session 16 before any change to the classifier's data: 10 per class
     "fresh9": DATA / "classifier_fresh9.jsonl",
+    # written in session 18 before the classifier stopped reading how many turns a chat has:
+    # every prompt a chat of two or three user turns, labelled by its last (10 per class)
+    "fresh10": DATA / "classifier_fresh10.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
