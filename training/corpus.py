@@ -28,6 +28,7 @@ NATURAL = Path(__file__).with_name("data") / "natural.jsonl"
 
 SPLITS = ("train", "dev", "test")
 PER_CLASS = 640  # cap, so that no class dominates
+IN_CHATS = 0.3  # the share of other classes' chat requests put after earlier turns (`in_chats`)
 SEED = 20261124
 
 
@@ -58,8 +59,7 @@ def build(directory: Path | None = None) -> list[Example]:
             "folder like ../shared/datasets"
         )
     rng = random.Random(SEED)
-    out: list[Example] = []
-    for make in (
+    makers = (
         _math,
         _reasoning,
         _knowledge,
@@ -69,16 +69,47 @@ def build(directory: Path | None = None) -> list[Example]:
         _ethics,
         _code,
         _general,
-    ):
-        examples = list(make(root, rng))
-        label = examples[0].label
-        for i, body in enumerate(GENERATORS[label](rng)):
-            examples.append(Example(label, f"written:{label}:{i}", **_fields(body)))
+    )
+    pools: dict[str, list[Example]] = {label: [] for label in GENERATORS}
+    for make, label in zip(makers, GENERATORS, strict=True):
+        for example in make(root, rng):  # a maker may yield another class's follow-ups
+            pools[example.label].append(example)
+        for i, body in enumerate(GENERATORS[label](rng)):  # a body may name its own class
+            own = str(body.get("label", label))
+            pools[own].append(Example(own, f"written:{label}:{i}", **_fields(body)))
+    out: list[Example] = []
+    for examples in pools.values():
         rng.shuffle(examples)
         out += examples[:PER_CLASS]
+    out = in_chats(out, random.Random(SEED + 1))
     for i, line in enumerate(NATURAL.read_text().splitlines()):  # after the cap: all of them
         row = json.loads(line)
         out.append(Example(row["label"], f"written:natural:{i}", **_fields(row)))
+    return out
+
+
+def in_chats(examples: list[Example], rng: random.Random) -> list[Example]:
+    """A share of every class's chat requests with earlier turns before them: a request is
+    labelled by what its last user turn asks (quantgate/vocabulary.py), and in real traffic
+    most requests carry a chat's history. Without this only dialogue had chats of more than
+    one turn, and the classifier read every follow-up as dialogue. The earlier turns are
+    opening exchanges of the corpus's own conversations (dialogue chats), one or two."""
+    openings = [
+        e.messages[i : i + 2]
+        for e in examples
+        if e.label == "dialogue"
+        for i, m in enumerate(e.messages[:-2])
+        if m["role"] == "user" and e.messages[i + 1]["role"] == "assistant"
+    ]
+    out = []
+    for e in examples:
+        if e.label == "dialogue" or not e.messages or rng.random() >= IN_CHATS:
+            out.append(e)
+            continue
+        earlier = [m for _ in range(rng.randint(1, 2)) for m in rng.choice(openings)]
+        system = [m for m in e.messages if m["role"] != "user"]
+        rest = [m for m in e.messages if m["role"] == "user"]
+        out.append(Example(e.label, e.source, messages=[*system, *earlier, *rest]))
     return out
 
 
@@ -274,6 +305,20 @@ def _icl(root: Path, rng: random.Random) -> Iterator[Example]:
 # -- dialogue: multi-turn conversations and open writing -----------------------------------
 
 
+# MT-bench's categories as task classes (each category's first turns are labelled so below,
+# and a follow-up asks the same kind of thing)
+MT_BENCH = {
+    "math": "math",
+    "reasoning": "reasoning",
+    "coding": "code",
+    "writing": "dialogue",
+    "roleplay": "dialogue",
+    "stem": "general",
+    "humanities": "general",
+    "extraction": "general",
+}
+
+
 def _mt_bench(root: Path, category: str | None = None) -> list[dict[str, Any]]:
     rows = jsonl(root, "mt_bench/question.jsonl")
     return [r for r in rows if category is None or r["category"] == category]
@@ -301,14 +346,14 @@ def _dialogue(root: Path, rng: random.Random) -> Iterator[Example]:
         for t in _conversation_turns(c["conversation"])
         if t["role"] == "assistant"
     ]
-    for q in _mt_bench(root):
+    for q in _mt_bench(root):  # labelled by what the second turn asks: its category's class
         first = references.get(q["question_id"], [rng.choice(replies)])[0]
         messages = [
             {"role": "user", "content": q["turns"][0]},
             {"role": "assistant", "content": first},
             {"role": "user", "content": q["turns"][1]},
         ]
-        yield Example("dialogue", f"mt_bench:{q['question_id']}", messages=messages)
+        yield Example(MT_BENCH[q["category"]], f"mt_bench:{q['question_id']}", messages=messages)
     for q in _mt_bench(root, "writing") + _mt_bench(root, "roleplay"):
         yield Example("dialogue", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
     for c in conversations:

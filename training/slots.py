@@ -94,9 +94,9 @@ SQL_ASKS = [
     "What index would speed up SELECT * FROM users WHERE email = ? ORDER BY created_at?",
 ]
 
-CAPITALS = [
-    ("France", "Paris"), ("Japan", "Tokyo"), ("Kenya", "Nairobi"), ("Canada", "Ottawa"),
-    ("Peru", "Lima"), ("Norway", "Oslo"), ("Egypt", "Cairo"), ("Chile", "Santiago"),
+CAPITALS = [  # none whose "What is the capital of X?" is a test prompt (Kenya, Canada, Egypt)
+    ("France", "Paris"), ("Japan", "Tokyo"), ("Senegal", "Dakar"), ("Austria", "Vienna"),
+    ("Peru", "Lima"), ("Norway", "Oslo"), ("Nepal", "Kathmandu"), ("Chile", "Santiago"),
     ("Vietnam", "Hanoi"), ("Poland", "Warsaw"), ("Ghana", "Accra"), ("Turkey", "Ankara"),
     ("Argentina", "Buenos Aires"), ("Thailand", "Bangkok"), ("Hungary", "Budapest"),
     ("Morocco", "Rabat"), ("New Zealand", "Wellington"), ("Portugal", "Lisbon"),
@@ -202,6 +202,10 @@ HOWTO = [
     "What are good houseplants for a dark apartment?", "Plan a three-day trip to Rome for me.",
     "How do I stop procrastinating?", "What can I cook with eggs, spinach and rice?",
     "Give me ideas for a date night at home.", "How do I prepare for a long flight?",
+    # advice asked with "should I" (moral questions are not the only ones)
+    "When should I repot a fern?", "How much should I water a lemon tree in winter?",
+    "Which tyres should I buy for snowy roads?", "What time should I leave for a 9 am flight?",
+    "How long should I rest between sets at the gym?", "Should I use butter or oil for pancakes?",
 ]  # fmt: skip
 
 CREATIVE_FORMS = [

@@ -228,8 +228,11 @@ def dialogue(rng: random.Random) -> Iterator[dict[str, object]]:
         for _ in range(rng.randint(1, 3)):
             reply = f"Of course. {topic.capitalize()} is a big subject. Where should we start?"
             messages.append({"role": "assistant", "content": reply})
-            messages.append({"role": "user", "content": _turn(rng)})
-        yield {"messages": messages}
+            label, text = _turn(rng)
+            messages.append({"role": "user", "content": text})
+        # labelled by what the last turn asks (quantgate/vocabulary.py): advice is general and
+        # a moral question is ethics, in a chat as anywhere
+        yield {"messages": messages, "label": label}
     forms = [
         "Write a {form} about {subject}.",
         "Can you write me a {form} about {subject}?",
@@ -256,18 +259,21 @@ def dialogue(rng: random.Random) -> Iterator[dict[str, object]]:
         yield _either(rng, rng.choice(CHAT_ASIDES))
 
 
-def _turn(rng: random.Random) -> str:
-    """A later user turn: a follow-up, or any question people ask in the middle of a chat."""
+def _turn(rng: random.Random) -> tuple[str, str]:
+    """A later user turn and its class: a follow-up, or any question people ask in the
+    middle of a chat."""
     r = rng.random()
     if r < 0.4:
-        return rng.choice(FOLLOW_UPS)
+        return "dialogue", rng.choice(FOLLOW_UPS)
     if r < 0.6:
-        return rng.choice(HOWTO)
+        return "general", rng.choice(HOWTO)
     if r < 0.75:
-        return f"I {rng.choice(MORAL_ACTIONS)[1]}. Should I apologize?"
+        return "ethics", f"I {rng.choice(MORAL_ACTIONS)[1]}. Should I apologize?"
     if r < 0.9:
-        return rng.choice(["Yes.", "No, the other one.", "Both, I think.", "Sure, go on."])
-    return f"What about {rng.choice(TOPICS)}?"
+        return "dialogue", rng.choice(
+            ["Yes.", "No, the other one.", "Both, I think.", "Sure, go on."]
+        )
+    return "dialogue", f"What about {rng.choice(TOPICS)}?"
 
 
 # -- instruction following: tasks with verifiable constraints ------------------------------

@@ -54,20 +54,59 @@ def user(text: str) -> dict[str, object]:
         (
             {
                 "messages": [
-                    {"role": "user", "content": "Let's talk about gardening."},
-                    {"role": "assistant", "content": "Sure! What would you like to grow?"},
-                    {"role": "user", "content": "Tomatoes. When should I plant them?"},
+                    {"role": "user", "content": "I just got back from a week in Japan!"},
+                    {"role": "assistant", "content": "Welcome back! How was it?"},
+                    {
+                        "role": "user",
+                        "content": "Amazing, I miss it already. Ever wish you could travel?",
+                    },
                 ]
             },
             "dialogue",
         ),
         (user("Tell me about the history of Paris."), "general"),
+        (  # labelled by what the last turn asks: advice, in a chat as anywhere
+            {
+                "messages": [
+                    {"role": "user", "content": "Let's talk about gardening."},
+                    {"role": "assistant", "content": "Sure! What would you like to grow?"},
+                    {"role": "user", "content": "Tomatoes. When should I plant them?"},
+                ]
+            },
+            "general",
+        ),
     ],
 )
 def test_clear_cases(body: dict[str, object], task: str) -> None:
     found = default_classifier().classify(body)
     assert found.task == task, found
     assert found.reasons  # it can say why
+
+
+def test_a_question_keeps_its_class_after_earlier_turns() -> None:
+    """A request is labelled by what its last user turn asks (quantgate/vocabulary.py), and
+    most chat requests carry history: the held-out questions of fresh9 that the classifier
+    reads right alone keep their class after two turns of small talk. (Before the corpus put
+    other classes' requests in chats, only dialogue had earlier turns: 2 of 55 kept it.)"""
+    history = [
+        {"role": "user", "content": "Hi! Hope your day is going well."},
+        {"role": "assistant", "content": "Thanks, it is! What can I do for you?"},
+        {"role": "user", "content": "Nothing much, just thinking out loud."},
+        {"role": "assistant", "content": "Happy to listen whenever you like."},
+    ]
+    classifier = default_classifier()
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_fresh9.jsonl"
+    kept = []
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        messages = row.get("messages")
+        if row["label"] == "dialogue" or not messages or len(messages) != 1:
+            continue
+        if classifier.classify(row).task == row["label"]:
+            later = classifier.classify({"messages": [*history, *messages]}).task
+            kept.append(later == row["label"])
+    assert len(kept) > 40
+    assert sum(kept) >= 0.9 * len(kept), f"{sum(kept)} of {len(kept)} kept their class"
 
 
 def test_features_read_a_bounded_window() -> None:
