@@ -16,8 +16,9 @@ second labels and on the prompts both labellings agree on.
 Targets: independent macro-F1 >= 0.90 with no class below 0.80; in-corpus macro-F1 >= 0.95.
 Also: how often the classifier is unsure (the policy then also requires the runner-up class's
 quality), how often the true class is among those whose quality the policy requires
-("covered": the class chosen, or the runner-up when unsure), and the time to classify one
-prompt.
+("covered": the class chosen, or the runner-up when unsure), the time to classify one
+prompt, and how often a chat message read right keeps its class when the request also
+carries earlier turns or a system prompt (it is labelled by its last user turn).
 
     PYTHONPATH=. .venv/bin/python bench/classifier_report.py [--data-dir DIR] [--errors 10]
 """
@@ -250,6 +251,7 @@ def main() -> None:
     agreement(
         per_class["independent/both"], next(r for r in results if r.name == "independent/both")
     )
+    in_context(heads["both"], {name: cases for name, cases in named if name != "in-corpus"})
     print(
         "\ndecisions (shipped classifier, profiles' tolerance): prompts sent below the tolerance "
         "for their true class (silent loss) / to another admissible variant"
@@ -265,6 +267,53 @@ def main() -> None:
                 cells.append(f"{silent:.1%} / {other:.1%}")
             label = f"{profile.removesuffix('.yaml')}, {below}"
             print(f"{label:>34} " + " ".join(f"{c:>14}" for c in cells))
+
+
+# what real chat requests carry before the question: earlier turns, a system prompt
+EARLIER = [
+    [("user", "Hey there!"), ("assistant", "Hi! What's on your mind?")],
+    [
+        ("user", "Can I ask you a few things today?"),
+        ("assistant", "Of course, ask away."),
+        ("user", "Great, thanks. Busy week."),
+        ("assistant", "Sounds like it! Happy to help."),
+    ],
+]
+SYSTEMS = ["You are a helpful assistant.", "You are a concise assistant for Acme support."]
+
+
+def in_context(classifier: Classifier, sets: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    """How often a single chat message read right keeps its class when the same request
+    carries earlier turns, or a system prompt: it is labelled by its last user turn, so it
+    should."""
+    print(
+        "\nin context: single chat messages read right that keep their class after earlier "
+        "turns / after a system prompt (shipped classifier)"
+    )
+    for name, cases in sets.items():
+        alone = [
+            (label, body["messages"])
+            for label, body in cases
+            if len(body.get("messages") or ()) == 1 and body["messages"][0]["role"] == "user"
+        ]
+        right = [m for label, m in alone if classifier.classify({"messages": m}).task == label]
+        if not right:  # a set of chats only (fresh10)
+            continue
+        kept = {"earlier": [0, 0], "system": [0, 0]}
+        for messages in right:
+            task = classifier.classify({"messages": messages}).task
+            for turns in EARLIER:
+                earlier = [{"role": r, "content": c} for r, c in turns]
+                kept["earlier"][0] += (
+                    classifier.classify({"messages": earlier + messages}).task == task
+                )
+                kept["earlier"][1] += 1
+            for system in SYSTEMS:
+                body = {"messages": [{"role": "system", "content": system}, *messages]}
+                kept["system"][0] += classifier.classify(body).task == task
+                kept["system"][1] += 1
+        cells = " / ".join(f"{k}/{n} ({k / max(n, 1):.0%})" for k, n in kept.values())
+        print(f"{name:>12}: {cells}")
 
 
 def agreement(shipped: Any, result: Result) -> None:
