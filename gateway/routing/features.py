@@ -58,10 +58,12 @@ _LABEL = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):", re.M)
 OPEN_ENDS = ("->", "=>", "\u2192", "|", "=", "/")
 
 
+SHORT_FOLLOW_UP = 40  # characters: a later turn this short leans on the ones before it
 NAMED = (
     "completion_form",
     "user_turns",
     "assistant_turns",
+    "short_follow_up",
     "has_system",
     "log_chars",
     "lines",
@@ -146,6 +148,8 @@ def features(
         f["user_turns"] = min(users, 6) / 3
     if assistants:
         f["assistant_turns"] = min(assistants, 6) / 3
+        if len(stripped) <= SHORT_FOLLOW_UP:  # "Why?", "What about cars?": leans on before
+            f["short_follow_up"] = 1.0
     if system:
         f["has_system"] = 1.0
     if last:
