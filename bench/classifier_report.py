@@ -63,8 +63,8 @@ HELD_OUT = {
     "fresh8": DATA / "classifier_fresh8.jsonl",
     # written in session 16 before any change to the classifier's data: 10 per class
     "fresh9": DATA / "classifier_fresh9.jsonl",
-    # written in session 18 before the classifier stopped reading how many turns a chat has:
-    # every prompt a chat of two or three user turns, labelled by its last (10 per class)
+    # written in session 18 before chats of every class entered the training corpus: every
+    # prompt a chat of two or three user turns, labelled by its last (10 per class)
     "fresh10": DATA / "classifier_fresh10.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in

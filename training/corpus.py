@@ -51,7 +51,8 @@ class Example:
 
 
 def build(directory: Path | None = None) -> list[Example]:
-    """Every class's examples, capped and shuffled with a fixed seed."""
+    """Every class's examples, capped and shuffled with a fixed seed, a share of the chats
+    after earlier turns (`in_chats`)."""
     root = data_dir(directory)
     if not (root / "gsm8k").is_dir():
         raise FileNotFoundError(
