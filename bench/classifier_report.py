@@ -296,12 +296,11 @@ def in_context(classifier: Classifier, sets: dict[str, list[tuple[str, dict[str,
             for label, body in cases
             if len(body.get("messages") or ()) == 1 and body["messages"][0]["role"] == "user"
         ]
-        right = [m for label, m in alone if classifier.classify({"messages": m}).task == label]
+        right = [(t, m) for t, m in alone if classifier.classify({"messages": m}).task == t]
         if not right:  # a set of chats only (fresh10)
             continue
         kept = {"earlier": [0, 0], "system": [0, 0]}
-        for messages in right:
-            task = classifier.classify({"messages": messages}).task
+        for task, messages in right:
             for turns in EARLIER:
                 earlier = [{"role": r, "content": c} for r, c in turns]
                 kept["earlier"][0] += (

@@ -159,7 +159,7 @@ def _math(root: Path, rng: random.Random) -> Iterator[Example]:
             solved = [(s["question"], s["answer"].replace("####", "The answer is")) for s in shots]
             text = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in solved)
             yield Example("math", source, prompt=f"{text}Question: {q}\nAnswer:")
-    for q in _mt_bench(root, "math"):
+    for q in _mt_bench_of(root, "math"):
         yield Example("math", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
     # bare arithmetic, from the calculator annotations of GSM8K's solutions (<<48/2=24>>)
     forms = ["{e} =", "What is {e}?", "Compute {e}.", "{e}=", "Calculate {e}"]
@@ -193,7 +193,7 @@ def _reasoning(root: Path, rng: random.Random) -> Iterator[Example]:
             yield Example("reasoning", source, messages=_user(text))
         else:
             yield Example("reasoning", source, prompt=f"Q: {q}\nA:")
-    for q in _mt_bench(root, "reasoning"):
+    for q in _mt_bench_of(root, "reasoning"):
         yield Example("reasoning", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
 
 
@@ -306,8 +306,8 @@ def _icl(root: Path, rng: random.Random) -> Iterator[Example]:
 # -- dialogue: multi-turn conversations and open writing -----------------------------------
 
 
-# MT-bench's categories as task classes (each category's first turns are labelled so below,
-# and a follow-up asks the same kind of thing)
+# MT-bench's categories as task classes: a first turn and its follow-up are both labelled so
+# (a follow-up asks the same kind of thing)
 MT_BENCH = {
     "math": "math",
     "reasoning": "reasoning",
@@ -318,6 +318,11 @@ MT_BENCH = {
     "humanities": "general",
     "extraction": "general",
 }
+
+
+def _mt_bench_of(root: Path, label: str) -> list[dict[str, Any]]:
+    """MT-Bench's questions of the categories that are class `label`, category by category."""
+    return [q for c, cls in MT_BENCH.items() if cls == label for q in _mt_bench(root, c)]
 
 
 def _mt_bench(root: Path, category: str | None = None) -> list[dict[str, Any]]:
@@ -355,7 +360,7 @@ def _dialogue(root: Path, rng: random.Random) -> Iterator[Example]:
             {"role": "user", "content": q["turns"][1]},
         ]
         yield Example(MT_BENCH[q["category"]], f"mt_bench:{q['question_id']}", messages=messages)
-    for q in _mt_bench(root, "writing") + _mt_bench(root, "roleplay"):
+    for q in _mt_bench_of(root, "dialogue"):
         yield Example("dialogue", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
     for c in conversations:
         turns = _conversation_turns(c["conversation"])
@@ -401,7 +406,7 @@ LANGUAGES = ["Python", "JavaScript", "C++", "Go", "Rust", "Java", "TypeScript", 
 
 
 def _code(root: Path, rng: random.Random) -> Iterator[Example]:
-    for q in _mt_bench(root, "coding"):
+    for q in _mt_bench_of(root, "code"):
         yield Example("code", f"mt_bench:{q['question_id']}", messages=_user(q["turns"][0]))
     references = jsonl(root, "mt_bench/reference_answer_gpt-4.jsonl")
     snippets = []
@@ -490,9 +495,7 @@ def _general(root: Path, rng: random.Random) -> Iterator[Example]:
         text = " ".join(words[start : start + rng.randrange(1, 7)])
         rng.random()  # the draw that once chose chat or completion: what follows is unchanged
         yield Example("general", f"lambada-short:{i}", prompt=text)
-    for q in (
-        _mt_bench(root, "stem") + _mt_bench(root, "humanities") + _mt_bench(root, "extraction")
-    ):
+    for q in _mt_bench_of(root, "general"):
         yield Example("general", f"mt_bench:{q['question_id']}:1", messages=_user(q["turns"][0]))
     for i, row in enumerate(jsonl(root, "longeval/200_lines.jsonl")):
         lines = row["prompt"].split("\n")
