@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh10: smaller sets written the same way, each committed before the change it
+- fresh4..fresh11: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -66,6 +66,10 @@ HELD_OUT = {
     # written in session 18 before chats of every class entered the training corpus: every
     # prompt a chat of two or three user turns, labelled by its last (10 per class)
     "fresh10": DATA / "classifier_fresh10.jsonl",
+    # written in session 19 before short follow-ups were read with the turn they follow:
+    # every prompt a chat whose last turn (at most 40 characters) leans on an earlier one,
+    # labelled by the task it continues (10 per class)
+    "fresh11": DATA / "classifier_fresh11.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
@@ -297,7 +301,7 @@ def in_context(classifier: Classifier, sets: dict[str, list[tuple[str, dict[str,
             if len(body.get("messages") or ()) == 1 and body["messages"][0]["role"] == "user"
         ]
         right = [(t, m) for t, m in alone if classifier.classify({"messages": m}).task == t]
-        if not right:  # a set of chats only (fresh10)
+        if not right:  # a set of chats only (fresh10, fresh11)
             continue
         kept = {"earlier": [0, 0], "system": [0, 0]}
         for task, messages in right:
