@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh11: smaller sets written the same way, each committed before the change it
+- fresh4..fresh12: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -70,6 +70,9 @@ HELD_OUT = {
     # every prompt a chat whose last turn (at most 40 characters) leans on an earlier one,
     # labelled by the task it continues (10 per class)
     "fresh11": DATA / "classifier_fresh11.jsonl",
+    # written in session 19 after fresh11, as the clean test of the rule for short
+    # follow-ups, which was settled on fresh11 before this set was read (10 per class)
+    "fresh12": DATA / "classifier_fresh12.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
@@ -301,7 +304,7 @@ def in_context(classifier: Classifier, sets: dict[str, list[tuple[str, dict[str,
             if len(body.get("messages") or ()) == 1 and body["messages"][0]["role"] == "user"
         ]
         right = [(t, m) for t, m in alone if classifier.classify({"messages": m}).task == t]
-        if not right:  # a set of chats only (fresh10, fresh11)
+        if not right:  # a set of chats only (fresh10 and later)
             continue
         kept = {"earlier": [0, 0], "system": [0, 0]}
         for task, messages in right:

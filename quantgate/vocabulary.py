@@ -10,15 +10,16 @@ from collections.abc import Sequence
 
 # The task classes a request can belong to, aligned with Qllm-Eval's abilities. Long context
 # is not a class: it is a context band (the profile's `routing.bands`). A request is labelled
-# by what its last user turn asks: a math problem in the third turn of a chat is math.
+# by what its last user turn asks: a math problem in the third turn of a chat is math, and a
+# short follow-up that leans on an earlier turn ("And for 3 people?") continues its task.
 TASKS: dict[str, str] = {
     "math": "multi-step math word problems (GSM8K)",
     "reasoning": "commonsense multi-step reasoning, yes/no questions (StrategyQA)",
     "knowledge": "understanding and multiple choice (MMLU, ARC)",
     "instruction": "verifiable format constraints (IFEval)",
     "icl": "few-shot prompts: exemplars, then the question (MMLU 5-shot)",
-    "dialogue": "conversation for its own sake and open writing: small talk, turns that lean "
-    "on the earlier ones, role-play, stories, poems, letters (MT-Bench)",
+    "dialogue": "conversation for its own sake and open writing: small talk, role-play, "
+    "stories, poems, letters (MT-Bench)",
     "ethics": "moral judgement of a scenario (ETHICS commonsense)",
     "code": "writing, explaining or fixing programs",
     "general": "everything else: information, advice and plans, summaries, extraction, "

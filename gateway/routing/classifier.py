@@ -17,18 +17,26 @@ import heapq
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import features, window
+from gateway.routing.features import features, followed_turn, window
 from gateway.routing.reading import Reader
 from quantgate.profile.schema import UNSURE_BELOW
 
 log = logging.getLogger("quantgate.routing")
 
 WEIGHTS = Path(__file__).with_name("classifier.json")
+# a short follow-up ("And for 3 people?", features.SHORT_FOLLOW_UP) read alone at least this
+# sure as a task of its own is that task; otherwise it continues the turn it follows
+FOLLOW_UP_SURE = 0.8
+# what a turn without content of its own ("And for 3 people?") reads as alone
+CONTENTLESS = ("general", "dialogue")
+SMALL_TALK = "dialogue"
+FOLLOW_BACK = 4  # user turns a chain of short follow-ups is followed back, at most
+FOLLOWS = "follows_earlier_turn"  # the reason given then, before the earlier turn's own
 
 
 @dataclass(frozen=True)
@@ -178,9 +186,40 @@ class Classifier:
         return 1 if self.second is None else 2
 
     def classify(
-        self, body: dict[str, Any], *, explain: bool = True, unsure_below: float = UNSURE_BELOW
+        self,
+        body: dict[str, Any],
+        *,
+        explain: bool = True,
+        unsure_below: float = UNSURE_BELOW,
+        back: int = FOLLOW_BACK,
     ) -> Classification:
-        """The most likely task; `explain` adds the features that decided (a few us more)."""
+        """The most likely task; `explain` adds the features that decided (a few us more).
+
+        A short follow-up (features.SHORT_FOLLOW_UP) is also read alone. Read alone as a
+        task of its own ("Now solve 5x - 4 = 11."), it is that task. If it reads as what a
+        turn without content of its own reads as (general, dialogue) or is unsure, it
+        continues the turn before, and is classified as the request was then ("Can you make
+        it recursive?" after a request for code is code), up to `back` turns back. After
+        small talk its own reading stands, unless it is an unsure general or dialogue."""
+        earlier = followed_turn(body) if back else None
+        if earlier is None:
+            return self._classify(body, explain, unsure_below)
+        last = {"messages": [{"role": "user", "content": window(body)}]}
+        alone = self._classify(last, explain, unsure_below)
+        sure = alone.confidence >= FOLLOW_UP_SURE
+        if sure and alone.task not in CONTENTLESS:
+            return alone
+        before = self.classify(earlier, explain=explain, unsure_below=unsure_below, back=back - 1)
+        if before.task == SMALL_TALK and (sure or alone.task not in CONTENTLESS):
+            return alone  # after small talk, a request of its own
+        if sure and before.task == alone.task:
+            return alone
+        if before.reasons[:1] == (FOLLOWS,):
+            return before
+        return replace(before, reasons=(FOLLOWS, *before.reasons))
+
+    def _classify(self, body: dict[str, Any], explain: bool, unsure_below: float) -> Classification:
+        """The most likely task from what the request's last user turn reads as."""
         words, ids = self.reader(window(body))
         feats = features(body, lambda _: words)  # read in the same pass as the ids
         head, embedded = self.first, None

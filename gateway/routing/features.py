@@ -112,6 +112,19 @@ def window(body: dict[str, Any]) -> str:
     return clip(last_user_text(view(body)[0]))
 
 
+def followed_turn(body: dict[str, Any]) -> dict[str, Any] | None:
+    """For a short follow-up (the `short_follow_up` feature): the request as it was at the
+    user turn before the last, the one it leans on. None for any other request, or without
+    an earlier user turn."""
+    messages = view(body)[0]
+    users = [at for at, m in enumerate(messages) if m.get("role") == "user"]
+    if len(users) < 2 or not any(m.get("role") == "assistant" for m in messages):
+        return None
+    if len(clip(text_of(messages[users[-1]])).strip()) > SHORT_FOLLOW_UP:
+        return None
+    return {"messages": messages[: users[-2] + 1]}
+
+
 def every_word(text: str) -> Iterable[str]:
     """All the words of a (lower-cased) text: the features a classifier is fitted on."""
     return set(_TOKEN.findall(text))

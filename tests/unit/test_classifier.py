@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.routing.classifier import WEIGHTS, default_classifier
-from gateway.routing.features import HEAD, NAMED, TAIL, features
+from gateway.routing.classifier import FOLLOWS, WEIGHTS, default_classifier
+from gateway.routing.features import HEAD, NAMED, TAIL, features, followed_turn
 from quantgate.vocabulary import TASKS
 from training.corpus import SPLITS, build, split
 
@@ -107,6 +107,68 @@ def test_a_question_keeps_its_class_after_earlier_turns() -> None:
             kept.append(later == row["label"])
     assert len(kept) > 40
     assert sum(kept) >= 0.9 * len(kept), f"{sum(kept)} of {len(kept)} kept their class"
+
+
+def chat(*turns: str) -> dict[str, object]:
+    """A chat of alternating user and assistant turns, the user's first and last."""
+    roles = ("user", "assistant")
+    return {"messages": [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]}
+
+
+BINARY_SEARCH = (
+    "Implement binary search in Java.",
+    "int search(int[] a, int x) { int lo = 0, hi = a.length - 1; while (lo <= hi) { int mid = "
+    "(lo + hi) >>> 1; if (a[mid] == x) return mid; if (a[mid] < x) lo = mid + 1; else hi = "
+    "mid - 1; } return -1; }",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "task"),
+    [
+        (chat(*BINARY_SEARCH, "Can you make it recursive?"), "code"),
+        # followed back past an acknowledgement, which is a short turn too
+        (chat(*BINARY_SEARCH, "Thanks.", "You're welcome!", "Can you make it recursive?"), "code"),
+        (chat("Solve 3x + 7 = 31.", "3x = 24, so x = 8.", "And 5x - 4 = 2x + 11?"), "math"),
+        # a request of its own after small talk is that request
+        (
+            chat("Hi! Hope your day's going well.", "It is, thanks!", "What is 15% of 240?"),
+            "math",
+        ),
+        # small talk going on stays small talk
+        (
+            chat("Hey, what's your favourite movie?", "I'd say Spirited Away.", "Why that one?"),
+            "dialogue",
+        ),
+    ],
+)
+def test_a_short_follow_up_continues_the_turn_it_follows(
+    body: dict[str, object], task: str
+) -> None:
+    found = default_classifier().classify(body)
+    assert found.task == task, found
+
+
+def test_short_follow_ups_are_read_as_the_task_they_continue() -> None:
+    """fresh11: 90 chats whose last turn (at most 40 characters) leans on an earlier one.
+    Before they were, 41 of them were read as dialogue and 33 of 90 right (macro-F1 0.376)."""
+    classifier = default_classifier()
+    path = Path(__file__).parents[2] / "bench" / "data" / "classifier_fresh11.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    found = [classifier.classify(row) for row in rows]
+    right = sum(f.task == row["label"] for f, row in zip(found, rows, strict=True))
+    assert right >= 0.85 * len(rows), f"{right} of {len(rows)}"
+    followed = [f for f in found if f.reasons[:1] == (FOLLOWS,)]
+    assert len(followed) > len(rows) // 3  # and says so
+
+
+def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
+    body = chat("first", "a", "second", "b", "third")
+    assert followed_turn(body) == chat("first", "a", "second")
+    trailing = {"messages": [*chat("first", "a", "second")["messages"], {"role": "assistant"}]}
+    assert followed_turn(trailing) == chat("first")
+    assert followed_turn(chat("only")) is None
+    assert followed_turn({"prompt": "a completion"}) is None
 
 
 def test_features_read_a_bounded_window() -> None:
