@@ -6,7 +6,7 @@
 - independent: bench/data/classifier_independent.jsonl, prompts written by hand per class the
   way people write them (chat and completion form, short and long), with no connection to the
   training sources. Never fitted on: training never reads it.
-- fresh4..fresh12: smaller sets written the same way, each committed before the change it
+- fresh4..fresh13: smaller sets written the same way, each committed before the change it
   checks.
 
 The independent set's labels are checked against a second, blind labelling (how far they agree
@@ -73,6 +73,10 @@ HELD_OUT = {
     # written in session 19 after fresh11, as the clean test of the rule for short
     # follow-ups, which was settled on fresh11 before this set was read (10 per class)
     "fresh12": DATA / "classifier_fresh12.jsonl",
+    # written in session 19 after the rule was settled: 90 chats ending in a short turn,
+    # in each class 6-7 that lean on the turn before and 3 that ask something new after
+    # another topic or small talk
+    "fresh13": DATA / "classifier_fresh13.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.routing.classifier import FOLLOWS, WEIGHTS, default_classifier
+from gateway.routing.classifier import (
+    CONTENTLESS,
+    FOLLOWS,
+    SMALL_TALK,
+    WEIGHTS,
+    default_classifier,
+)
 from gateway.routing.features import HEAD, NAMED, TAIL, features, followed_turn
 from quantgate.vocabulary import TASKS
 from training.corpus import SPLITS, build, split
@@ -160,6 +166,7 @@ def test_short_follow_ups_are_read_as_the_task_they_continue() -> None:
     assert right >= 0.85 * len(rows), f"{right} of {len(rows)}"
     followed = [f for f in found if f.reasons[:1] == (FOLLOWS,)]
     assert len(followed) > len(rows) // 3  # and says so
+    assert {*CONTENTLESS, SMALL_TALK} <= set(TASKS)
 
 
 def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
