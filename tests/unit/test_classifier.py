@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from gateway.routing.classifier import (
     FOLLOWS,
     SMALL_TALK,
     WEIGHTS,
+    Classifier,
     default_classifier,
 )
 from gateway.routing.features import HEAD, NAMED, TAIL, features, followed_turn
@@ -167,6 +170,83 @@ def test_short_follow_ups_are_read_as_the_task_they_continue() -> None:
     followed = [f for f in found if f.reasons[:1] == (FOLLOWS,)]
     assert len(followed) > len(rows) // 3  # and says so
     assert {*CONTENTLESS, SMALL_TALK} <= set(TASKS)
+
+
+def fresh_classifier() -> Classifier:
+    """The shipped classifier with nothing remembered (default_classifier() is shared)."""
+    from gateway.routing.embedding import default_embedding
+
+    return Classifier.load(embedder=default_embedding())
+
+
+def sent_in_turn(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requests a chat client sent to get to `body`: each ends at a user turn."""
+    messages = body["messages"]
+    return [
+        {"messages": messages[: at + 1]} for at, m in enumerate(messages) if m["role"] == "user"
+    ]
+
+
+def test_a_follow_up_reads_only_its_own_turn_when_the_ones_before_were_sent() -> None:
+    classifier = fresh_classifier()
+    reads: list[str] = []
+    reader = classifier.reader
+
+    def counting(text: str) -> tuple[set[str], list[int]]:
+        reads.append(text)
+        return reader(text)
+
+    object.__setattr__(classifier, "reader", counting)
+    body = chat(*BINARY_SEARCH, "Thanks.", "You're welcome!", "Can you make it recursive?")
+    cold = classifier.classify(body)
+    assert len(reads) == 3  # the follow-up, then "Thanks.", then the request for code
+    *before, last = sent_in_turn(body)
+    classifier = fresh_classifier()
+    object.__setattr__(classifier, "reader", counting)
+    for request in before:
+        classifier.classify(request)
+    reads.clear()
+    assert classifier.classify(last) == cold
+    assert reads == ["Can you make it recursive?"]
+
+
+def test_remembered_readings_never_change_a_classification() -> None:
+    """Every chat of fresh10-13, classified after the requests before it were (remembered
+    readings) and by a classifier that has seen nothing: the same, reasons included."""
+    data = Path(__file__).parents[2] / "bench" / "data"
+    rows = [
+        json.loads(line)
+        for n in (10, 11, 12, 13)
+        for line in (data / f"classifier_fresh{n}.jsonl").read_text().splitlines()
+    ]
+    warm = fresh_classifier()
+    for row in rows:
+        for request in sent_in_turn(row)[:-1]:
+            warm.classify(request, explain=False)
+    assert len(warm.readings) > len(rows)
+    for row in rows:
+        for explain in (False, True):
+            assert warm.classify(row, explain=explain) == fresh_classifier().classify(
+                row, explain=explain
+            )
+
+
+def test_a_requests_own_last_turn_is_never_taken_from_memory() -> None:
+    classifier = fresh_classifier()
+    body = chat(*BINARY_SEARCH, "Can you make it shorter?")
+    earlier, _ = sent_in_turn(body)
+    truth = classifier.classify(earlier)
+    assert truth.task == "code"
+    assert classifier.classify(body).reasons[0] == FOLLOWS
+
+    def mislead() -> None:
+        for key in list(classifier.readings):
+            classifier.readings[key] = replace(truth, task="ethics")
+
+    mislead()
+    assert classifier.classify(body).task == "ethics"  # the turn it follows, remembered
+    mislead()
+    assert classifier.classify(earlier) == truth  # its own, read afresh
 
 
 def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
