@@ -205,7 +205,7 @@ def main() -> None:
             f"{name:<12} {len(whole):>4} {size:>6} | {figures} | {uncounted:>9.0%} | "
             f"p99 <= {TARGETS_US[target]:.0f}: {'met' if ok else 'NOT met'}"
         )
-    *_, (_, follow_up, _) = prompts(args.rounds).values()
+    _, (_, follow_up, _) = prompts(args.rounds)["follow-ups"]
     forget = router.classifier.readings.clear
     alone = timed(lambda b: router.route(b, Hints()), follow_up, forget)
     print(
