@@ -77,6 +77,11 @@ HELD_OUT = {
     # in each class 6-7 that lean on the turn before and 3 that ask something new after
     # another topic or small talk
     "fresh13": DATA / "classifier_fresh13.jsonl",
+    # written in session 20 before any change was tried on it: 90 chats ending in a short
+    # turn, in each class 6 that lean on the turn before (many read alone as another task:
+    # "What if it was just a dollar?", "Even in hidden folders?") and 4 new requests after
+    # another topic or small talk
+    "fresh14": DATA / "classifier_fresh14.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
