@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -19,21 +20,30 @@ OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+@dataclass
+class Served:
+    url: str
+    heads: list[bytes] = field(default_factory=list)  # every request's head, in order
+    connections: int = 0  # accepted so far
+
+
 @asynccontextmanager
-async def server(serve: Serve) -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A server running `serve` per connection; yields its URL and the requests' heads."""
-    heads: list[bytes] = []
+async def server(serve: Serve) -> AsyncIterator[Served]:
+    """A server running `serve` per connection; yields its URL, the requests' heads and how
+    many connections it accepted."""
+    served = Served("")
 
     async def recorded(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served.connections += 1
         try:
-            await serve(_Recording(reader, heads), writer)  # type: ignore[arg-type]
+            await serve(_Recording(reader, served.heads), writer)  # type: ignore[arg-type]
         finally:
             writer.close()
 
     srv = await asyncio.start_server(recorded, "127.0.0.1", 0)
-    port = srv.sockets[0].getsockname()[1]
+    served.url = f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}/v1/chat/completions"
     try:
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", heads
+        yield served
     finally:
         srv.close()
 
@@ -65,7 +75,8 @@ async def answer_ok_forever(reader: _Recording, writer: asyncio.StreamWriter) ->
 
 
 async def test_a_request_is_written_as_http_1_1_and_its_reply_read_whole() -> None:
-    async with server(answer_ok_forever) as (url, heads):
+    async with server(answer_ok_forever) as served:
+        url, heads = served.url, served.heads
         sender = Http1Sender(4, 2)
         reply = await sender.send(
             "POST", url, b'{"a": 1}', {"content-type": "application/json", "x-request-id": "r1"}
@@ -81,11 +92,7 @@ async def test_a_request_is_written_as_http_1_1_and_its_reply_read_whole() -> No
 
 
 async def test_a_connection_is_reused_after_a_whole_reply_and_not_after_a_partial_one() -> None:
-    connections = 0
-
-    async def counted(reader: _Recording, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+    async def partial_fourth(reader: _Recording, writer: asyncio.StreamWriter) -> None:
         for _ in range(3):
             await reader.request()
             writer.write(OK)
@@ -93,32 +100,27 @@ async def test_a_connection_is_reused_after_a_whole_reply_and_not_after_a_partia
         writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
         await answer_ok_forever(reader, writer)
 
-    async with server(counted) as (url, _):
+    async with server(partial_fourth) as served:
+        url = served.url
         sender = Http1Sender(4, 2)
         for _ in range(3):
             reply = await sender.send("GET", url, None, {})
             assert await reply.read() == b"{}"
             await reply.aclose()
-        assert connections == 1
+        assert served.connections == 1
         reply = await sender.send("GET", url, None, {})
         await reply.aclose()  # before its end: the connection cannot carry another request
         reply = await sender.send("GET", url, None, {})
         assert await reply.read() == b"{}"
         await reply.aclose()
         await sender.aclose()
-    assert connections == 2
+    assert served.connections == 2
 
 
 async def test_idle_connections_are_dropped_before_the_engines_close_them() -> None:
-    connections = 0
-
-    async def counted(reader: _Recording, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        await answer_ok_forever(reader, writer)
-
     assert http1.KEEPALIVE_S <= UVICORN_KEEPALIVE_S / 2  # margin for a loaded machine's delays
-    async with server(counted) as (url, _):
+    async with server(answer_ok_forever) as served:
+        url = served.url
         sender = Http1Sender(4, 2)
         reply = await sender.send("GET", url, None, {})
         await reply.read()
@@ -130,7 +132,7 @@ async def test_idle_connections_are_dropped_before_the_engines_close_them() -> N
         await reply.read()
         await reply.aclose()
         await sender.aclose()
-    assert connections == 2
+    assert served.connections == 2
 
 
 async def test_a_chunked_stream_is_read_as_it_arrives() -> None:
@@ -146,7 +148,8 @@ async def test_a_chunked_stream_is_read_as_it_arrives() -> None:
         await writer.drain()
         await answer_ok_forever(reader, writer)
 
-    async with server(stream) as (url, _):
+    async with server(stream) as served:
+        url = served.url
         sender = Http1Sender(4, 2)
         reply = await sender.send("POST", url, b"{}", {})
         assert reply.content_type == "text/event-stream"
@@ -173,7 +176,8 @@ async def test_a_large_reply_pauses_reading_until_it_is_taken(
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
         await writer.drain()
 
-    async with server(big) as (url, _):
+    async with server(big) as served:
+        url = served.url
         sender = Http1Sender(4, 2)
         reply = await sender.send("GET", url, None, {})
         for _ in range(20):
@@ -190,7 +194,8 @@ async def test_a_body_without_a_length_ends_with_the_connection() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it")
         await writer.drain()
 
-    async with server(until_close) as (url, _):
+    async with server(until_close) as served:
+        url = served.url
         sender = Http1Sender(4, 2)
         reply = await sender.send("GET", url, None, {})
         assert await reply.read() == b"all of it"
@@ -209,19 +214,22 @@ async def test_a_reply_cut_mid_body_or_before_it_is_named() -> None:
         await reader.request()
 
     sender = Http1Sender(4, 2)
-    async with server(cut) as (url, _):
+    async with server(cut) as served:
+        url = served.url
         reply = await sender.send("GET", url, None, {})
         with pytest.raises(CutShort):
             await reply.read()
         await reply.aclose()
-    async with server(hang_up) as (url, _):
+    async with server(hang_up) as served:
+        url = served.url
         with pytest.raises(Disconnected):
             await sender.send("GET", url, None, {})
     await sender.aclose()
 
 
 async def test_no_free_connection_within_the_connect_timeout_is_a_connect_error() -> None:
-    async with server(answer_ok_forever) as (url, _):
+    async with server(answer_ok_forever) as served:
+        url = served.url
         sender = Http1Sender(1, 0.2)
         held = await sender.send("GET", url, None, {})
         with pytest.raises(ConnectError, match="no free connection"):
@@ -237,7 +245,8 @@ async def test_a_cancelled_request_gives_its_slot_back() -> None:
         await reader.request()
         await asyncio.sleep(10)
 
-    async with server(silent) as (url, _):
+    async with server(silent) as served:
+        url = served.url
         sender = Http1Sender(1, 0.5)
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.1):
