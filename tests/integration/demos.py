@@ -66,6 +66,11 @@ DEMOS = [
     # vllm-cpu starts four engines at once on two cores: ~4 min on an AVX2-only EPYC
     Demo("demo-vllm-cpu.yaml", "bf16", "w8a8", "w4a16", 480, 600),
 ]
+# pytest's limit for a test that waits up to a demo's restart_timeout for a killed engine:
+# that wait, the request in flight when it ends (60 s at most) and the checks after it. The
+# suite's default (300 s) cut such a test short while its own deadline still ran (a vLLM
+# engine took 5 min to restart on a slow VM)
+RESTART_TEST_TIMEOUT = max(d.restart_timeout for d in DEMOS) + 180
 
 
 def client_for(base: str) -> openai.OpenAI:

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from quantgate.vocabulary import TOLERANCE_HEADER
-from tests.integration.demos import MODEL, REPO, Demo, client_for
+from tests.integration.demos import MODEL, REPO, RESTART_TEST_TIMEOUT, Demo, client_for
 from tests.integration.processes import quantgate
 
 pytestmark = pytest.mark.integration
@@ -149,6 +149,7 @@ def test_lowest_bit_variant_differs_from_reference(demo: tuple[Demo, str]) -> No
     assert reference != low, f"{spec.lowest} answered exactly like {spec.reference}: {low}"
 
 
+@pytest.mark.timeout(RESTART_TEST_TIMEOUT)
 def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo, str]) -> None:
     spec, base = demo
     client = client_for(base)
@@ -184,6 +185,7 @@ def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo
     assert pinned.choices[0].text
 
 
+@pytest.mark.timeout(RESTART_TEST_TIMEOUT)
 def test_kill_under_load_loses_no_request_that_had_not_started(demo: tuple[Demo, str]) -> None:
     """kill -9 of the variant serving routed traffic while requests are in flight and queued:
     every non-streamed request is answered (failed over before its first byte), a stream cut
