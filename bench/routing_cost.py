@@ -38,6 +38,7 @@ from gateway.engines.base import Artifact
 from gateway.heap import settle
 from gateway.routing.router import Hints, Router
 from gateway.routing.tokens import prompt_counter
+from quantgate.chat import sent_in_turn
 from quantgate.data import data_dir, jsonl
 from quantgate.profile import load_profile
 from quantize.build import build_profile
@@ -121,12 +122,6 @@ def follow_ups() -> list[list[Body]]:
     return [sent + chats[0], chats[1], chats[2]]
 
 
-def sent_in_turn(body: Body) -> list[Body]:
-    """The requests a chat client sends to get to `body`: each ends at a user turn."""
-    messages = body["messages"]
-    return [{"messages": messages[: i + 1]} for i, m in enumerate(messages) if m["role"] == "user"]
-
-
 def timed(
     fn: Callable[[Body], object], bodies: list[Body], setup: Callable[[], object] = lambda: None
 ) -> tuple[float, float]:
@@ -178,7 +173,8 @@ def main() -> None:
         f"{'all':>15} | {'uncounted':>9} | target"
     )
     met = True
-    for name, (target, (warm, whole, parts)) in prompts(args.rounds).items():
+    kinds = prompts(args.rounds)
+    for name, (target, (warm, whole, parts)) in kinds.items():
         for body in warm:  # the caches see other requests of the kind first
             router.route(body, Hints())
         full = timed(lambda b: router.route(b, Hints()), whole)
@@ -205,7 +201,7 @@ def main() -> None:
             f"{name:<12} {len(whole):>4} {size:>6} | {figures} | {uncounted:>9.0%} | "
             f"p99 <= {TARGETS_US[target]:.0f}: {'met' if ok else 'NOT met'}"
         )
-    _, (_, follow_up, _) = prompts(args.rounds)["follow-ups"]
+    _, (_, follow_up, _) = kinds["follow-ups"]
     forget = router.classifier.readings.clear
     alone = timed(lambda b: router.route(b, Hints()), follow_up, forget)
     print(

@@ -22,6 +22,13 @@ FOLDS_SYSTEM = ("gemma",)  # chat formats that keep only user and assistant turn
 Message = dict[str, Any]
 
 
+def sent_in_turn(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requests a chat client sends to reach the chat `body`, in order: each one ends at
+    a user turn (the last is `body`'s messages up to its last user turn)."""
+    messages = body["messages"]
+    return [{"messages": messages[: i + 1]} for i, m in enumerate(messages) if m["role"] == "user"]
+
+
 def text_of(message: Message) -> str:
     """A message's text: its content, or its text parts joined by spaces."""
     content = message.get("content")

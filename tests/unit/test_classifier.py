@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from gateway.routing.classifier import (
     default_classifier,
 )
 from gateway.routing.features import HEAD, NAMED, TAIL, features, followed_turn
+from quantgate.chat import sent_in_turn
 from quantgate.vocabulary import TASKS
 from training.corpus import SPLITS, build, split
 
@@ -177,14 +177,6 @@ def fresh_classifier() -> Classifier:
     from gateway.routing.embedding import default_embedding
 
     return Classifier.load(embedder=default_embedding())
-
-
-def sent_in_turn(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The requests a chat client sent to get to `body`: each ends at a user turn."""
-    messages = body["messages"]
-    return [
-        {"messages": messages[: at + 1]} for at, m in enumerate(messages) if m["role"] == "user"
-    ]
 
 
 def test_a_follow_up_reads_only_its_own_turn_when_the_ones_before_were_sent() -> None:
