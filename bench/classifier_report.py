@@ -82,6 +82,10 @@ HELD_OUT = {
     # "What if it was just a dollar?", "Even in hidden folders?") and 4 new requests after
     # another topic or small talk
     "fresh14": DATA / "classifier_fresh14.jsonl",
+    # written in session 21 before any change was tried on it: 90 chats ending in a turn of
+    # at most 40 characters, in each class 5 that lean on the turn before ("Double the
+    # radius?", "Even if they're my boss?") and 5 new requests after another class's topic
+    "fresh15": DATA / "classifier_fresh15.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
