@@ -12,7 +12,7 @@ same percentile. Then `quantgate serve --workers 1` against `--workers 2` with n
 LiteLLM runs from its own environment (`litellm[proxy]==1.80.0`, created on first use under
 ~/.cache/quantgate/venvs/litellm). Needs `wrk` (Debian) and `taskset`.
 
-    .venv/bin/python bench/overhead.py [--seconds 8] [--json overhead.json]
+    .venv/bin/python bench/overhead.py [--seconds 8] [--json runs/overhead.json]
 """
 
 from __future__ import annotations
@@ -118,7 +118,9 @@ def quantgate(profile: Path, workers: int, cores: Any) -> tuple[Any, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--json", type=Path, default=Path("overhead.json"))
+    parser.add_argument(
+        "--json", type=Path, default=Path("runs/overhead.json"), help="where the figures go"
+    )
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs two cores: one for the proxy, one for the upstream and wrk")
@@ -154,6 +156,7 @@ def main() -> None:
     finally:
         for proc in running:
             procs.stop(proc)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
     print_table(report)
     print(f"\nJSON: {args.json}")
