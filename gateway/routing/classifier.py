@@ -22,7 +22,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.routing.features import Shape, alone, features, followed_turn, shape, window
+from gateway.routing.features import (
+    Shape,
+    alone,
+    continues,
+    features,
+    followed_turn,
+    refers_back,
+    shape,
+    window,
+)
 from gateway.routing.reading import Reader
 from quantgate.profile.schema import UNSURE_BELOW
 
@@ -32,8 +41,10 @@ WEIGHTS = Path(__file__).with_name("classifier.json")
 # a short follow-up ("And for 3 people?", features.SHORT_FOLLOW_UP) read alone at least this
 # sure as a task of its own is that task; otherwise it continues the turn it follows
 FOLLOW_UP_SURE = 0.8
-# what a turn without content of its own ("And for 3 people?") reads as alone
+# what a turn without content of its own ("And for 3 people?") reads as alone; and when it
+# opens as a continuation (features.continues: "What if it was just a dollar?"), reasoning too
 CONTENTLESS = ("general", "dialogue")
+CONTENTLESS_AFTER_OPENER = (*CONTENTLESS, "reasoning")
 SMALL_TALK = "dialogue"
 FOLLOW_BACK = 4  # user turns a chain of short follow-ups is followed back, at most
 FOLLOWS = "follows_earlier_turn"  # the reason given then, before the earlier turn's own
@@ -204,11 +215,14 @@ class Classifier:
         """The most likely task; `explain` adds the features that decided (a few us more).
 
         A short follow-up (features.SHORT_FOLLOW_UP) is also read alone. Read alone as a
-        task of its own ("Now solve 5x - 4 = 11."), it is that task. If it reads as what a
-        turn without content of its own reads as (general, dialogue) or is unsure, it
-        continues the turn before, and is classified as the request was then ("Can you make
-        it recursive?" after a request for code is code), up to `back` turns back. After
-        small talk its own reading stands, unless it is an unsure general or dialogue.
+        task of its own ("Now solve 5x - 4 = 11."), it is that task; so is a sure reading
+        of a request in words of its own, that neither opens as a continuation nor refers
+        back ("Any tips for a job interview?": features.refers_back). If it reads as what a
+        turn without content of its own reads as (general, dialogue; reasoning too when it
+        opens as a continuation: "What if it has no header?") or is unsure, it continues
+        the turn before, and is classified as the request was then ("Can you make it
+        recursive?" after a request for code is code), up to `back` turns back. After small
+        talk its own reading stands, unless it is an unsure general or dialogue.
 
         Every reading is remembered (`readings`), and the earlier turns' are taken from
         there when they were read before, as they were when a chat client sent them; a
@@ -217,10 +231,13 @@ class Classifier:
         earlier = followed_turn(body) if back else None
         if earlier is None:
             return self._classify(shape(body), explain, unsure_below, remembered)
-        last = self._classify(alone(window(body)), explain, unsure_below, remembered)
+        text = window(body)
+        last = self._classify(alone(text), explain, unsure_below, remembered)
         sure = last.confidence >= FOLLOW_UP_SURE
-        if sure and last.task not in CONTENTLESS:
-            return last
+        # opened as a continuation, an "if" reads as reasoning: "What if it has no header?"
+        contentless = CONTENTLESS_AFTER_OPENER if continues(text) else CONTENTLESS
+        if sure and (last.task not in contentless or not refers_back(text)):
+            return last  # a task of its own, or a request in words of its own
         before = self.classify(
             earlier, explain=explain, unsure_below=unsure_below, back=back - 1, remembered=True
         )

@@ -131,6 +131,34 @@ def short_follow_up(seen: str, answered: bool) -> bool:
     return answered and len(seen.strip()) <= SHORT_FOLLOW_UP
 
 
+# a short follow-up that opens as a continuation leans on the turn before, whatever its own
+# words read as ("What if it has no header?" after a pandas question, "And for 3 people?",
+# "Now in all caps."): a conjunction, "now", "what about/if", "even", ... (after a word of
+# thanks or approval)
+_CONTINUES = re.compile(
+    r"(?:(?:ok|okay|nice|cool|great|thanks|thank you|ha)[,.!]*\s+)?"
+    r"(?:and|but|or|so|now|then|what about|how about|what if|even|same|another|also|instead"
+    r"|only|just|add)\b",
+    re.I,
+)
+# and one that refers back may ("Add unit tests for it.", "Before that?")
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|that|this|these|those|them|they|one|ones|too|though|again|more|else|there"
+    r"|then|instead|same|other|another|either)\b",
+    re.I,
+)
+
+
+def continues(text: str) -> bool:
+    """Whether a (short follow-up's) text opens as a continuation of the turn before."""
+    return _CONTINUES.match(text.lstrip()) is not None
+
+
+def refers_back(text: str) -> bool:
+    """Whether it opens as a continuation or has a word that refers back."""
+    return continues(text) or _REFERS_BACK.search(text) is not None
+
+
 def every_word(text: str) -> Iterable[str]:
     """All the words of a (lower-cased) text: the features a classifier is fitted on."""
     return set(_TOKEN.findall(text))

@@ -16,7 +16,15 @@ from gateway.routing.classifier import (
     Classifier,
     default_classifier,
 )
-from gateway.routing.features import HEAD, NAMED, TAIL, features, followed_turn
+from gateway.routing.features import (
+    HEAD,
+    NAMED,
+    TAIL,
+    continues,
+    features,
+    followed_turn,
+    refers_back,
+)
 from quantgate.chat import sent_in_turn
 from quantgate.vocabulary import TASKS
 from training.corpus import SPLITS, build, split
@@ -149,6 +157,41 @@ BINARY_SEARCH = (
             chat("Hey, what's your favourite movie?", "I'd say Spirited Away.", "Why that one?"),
             "dialogue",
         ),
+        # opened as a continuation, an "if" is no reasoning task of its own (read alone, each
+        # is reasoning, 0.94 and 0.97 sure)
+        (
+            chat(
+                "Is it wrong to take pens home from the office?",
+                "A few is common, but it is still company property.",
+                "Even if nobody ever notices?",
+            ),
+            "ethics",
+        ),
+        (
+            chat(
+                "How long should I boil pasta?",
+                "Usually 8-12 minutes; check the packet.",
+                "Even if it's fresh pasta?",
+            ),
+            "general",
+        ),
+        # a request in words of its own, read surely, is that request, even as general or
+        # dialogue (these followed the turn before: math, ethics, math)
+        (
+            chat(
+                "Convert 12 miles to kilometres.", "About 19.3 km.", "Write me a poem about snow."
+            ),
+            "dialogue",
+        ),
+        (
+            chat(
+                "Is it okay to lie to a friend to spare their feelings?",
+                "Small kind lies are often forgiven.",
+                "Any advice for learning Spanish?",
+            ),
+            "general",
+        ),
+        (chat("What is 45% of 300?", "135.", "Tell me a story about a brave mouse."), "dialogue"),
     ],
 )
 def test_a_short_follow_up_continues_the_turn_it_follows(
@@ -239,6 +282,26 @@ def test_a_requests_own_last_turn_is_never_taken_from_memory() -> None:
     assert classifier.classify(body).task == "ethics"  # the turn it follows, remembered
     mislead()
     assert classifier.classify(earlier) == truth  # its own, read afresh
+
+
+@pytest.mark.parametrize(
+    ("text", "opens", "refers"),
+    [
+        ("What if it has no header?", True, True),
+        ("Even bigger than the Arctic?", True, True),
+        ("Thanks! And for 3 people?", True, True),
+        ("  now in all caps.", True, True),
+        ("Add unit tests for it.", True, True),
+        ("Make it shorter.", False, True),
+        ("Before that?", False, True),
+        ("Why not spring?", False, False),
+        ("Android or iOS?", False, False),  # "and" and "or" as words, not as openers
+        ("Tell me a joke about penguins.", False, False),
+        ("Now", True, True),
+    ],
+)
+def test_a_follow_up_that_continues_or_refers_back(text: str, opens: bool, refers: bool) -> None:
+    assert (continues(text), refers_back(text)) == (opens, refers)
 
 
 def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
