@@ -216,13 +216,14 @@ class Classifier:
 
         A short follow-up (features.SHORT_FOLLOW_UP) is also read alone. Read alone as a
         task of its own ("Now solve 5x - 4 = 11."), it is that task; so is a sure reading
-        of a request in words of its own, that neither opens as a continuation nor refers
-        back ("Any tips for a job interview?": features.refers_back). If it reads as what a
-        turn without content of its own reads as (general, dialogue; reasoning too when it
-        opens as a continuation: "What if it has no header?") or is unsure, it continues
-        the turn before, and is classified as the request was then ("Can you make it
-        recursive?" after a request for code is code), up to `back` turns back. After small
-        talk its own reading stands, unless it is an unsure general or dialogue.
+        of a request in words of its own, that neither opens as a continuation, nor refers
+        back, nor only acknowledges ("Any tips for a job interview?": features.refers_back).
+        If it reads as what a turn without content of its own reads as (general, dialogue;
+        reasoning too when it opens as a continuation: "What if it has no header?") or is
+        unsure, it continues the turn before, and is classified as the request was then
+        ("Can you make it recursive?" after a request for code is code), up to `back` turns
+        back. After small talk its own reading stands, unless it is an unsure general or
+        dialogue.
 
         Every reading is remembered (`readings`), and the earlier turns' are taken from
         there when they were read before, as they were when a chat client sent them; a

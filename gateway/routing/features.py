@@ -149,14 +149,28 @@ _REFERS_BACK = re.compile(
 )
 
 
+# a turn of these words only acknowledges ("Okay.", "Got it, thanks!"): no request of its own
+_ACKNOWLEDGES = re.compile(
+    r"(?:\W*\b(?:ok|okay|alright|all|right|sure|yes|yeah|no|thanks|thank|you|so|very|much|a|lot"
+    r"|great|nice|cool|good|perfect|awesome|wow|excellent|fine|got|it|i|see|understood|makes"
+    r"|sense|that|this|helps|helped|helpful|really|haha|ha|lol)\b)+\W*",
+    re.I,
+)
+
+
 def continues(text: str) -> bool:
     """Whether a (short follow-up's) text opens as a continuation of the turn before."""
     return _CONTINUES.match(text.lstrip()) is not None
 
 
 def refers_back(text: str) -> bool:
-    """Whether it opens as a continuation or has a word that refers back."""
-    return continues(text) or _REFERS_BACK.search(text) is not None
+    """Whether it opens as a continuation, has a word that refers back, or only
+    acknowledges the turn before: whether it may lean on that turn."""
+    return (
+        continues(text)
+        or _REFERS_BACK.search(text) is not None
+        or _ACKNOWLEDGES.fullmatch(text) is not None
+    )
 
 
 def every_word(text: str) -> Iterable[str]:

@@ -192,6 +192,17 @@ BINARY_SEARCH = (
             "general",
         ),
         (chat("What is 45% of 300?", "135.", "Tell me a story about a brave mouse."), "dialogue"),
+        # but an acknowledgement is no request of its own: the walk goes on past it
+        (
+            chat(
+                "Is it okay to cancel plans by text an hour before?",
+                "It is better to call and apologise.",
+                "Okay.",
+                "Anything else?",
+                "Even if it was a work dinner?",
+            ),
+            "ethics",
+        ),
     ],
 )
 def test_a_short_follow_up_continues_the_turn_it_follows(
@@ -298,6 +309,9 @@ def test_a_requests_own_last_turn_is_never_taken_from_memory() -> None:
         ("Android or iOS?", False, False),  # "and" and "or" as words, not as openers
         ("Tell me a joke about penguins.", False, False),
         ("Now", True, True),
+        ("Okay.", False, True),  # it only acknowledges
+        ("Got it, thanks!", False, True),
+        ("Cool. Do you ever get tired?", False, False),
     ],
 )
 def test_a_follow_up_that_continues_or_refers_back(text: str, opens: bool, refers: bool) -> None:
