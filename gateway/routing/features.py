@@ -147,8 +147,6 @@ _REFERS_BACK = re.compile(
     r"|then|instead|same|other|another|either)\b",
     re.I,
 )
-
-
 # a turn of these words only acknowledges ("Okay.", "Got it, thanks!"): no request of its own
 _ACKNOWLEDGES = re.compile(
     r"(?:\W*\b(?:ok|okay|alright|all|right|sure|yes|yeah|no|thanks|thank|you|so|very|much|a|lot"
