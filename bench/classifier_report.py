@@ -86,6 +86,11 @@ HELD_OUT = {
     # at most 40 characters, in each class 5 that lean on the turn before ("Double the
     # radius?", "Even if they're my boss?") and 5 new requests after another class's topic
     "fresh15": DATA / "classifier_fresh15.jsonl",
+    # written in session 22 before any change was tried on it: 90 chats ending in a turn of
+    # 41-120 characters (past the short follow-ups' 40), in each class 5 that lean on the
+    # turn before ("Now only the customers with more than five orders, sorted by count
+    # desc.") and 5 new requests in words of their own after another class's topic
+    "fresh16": DATA / "classifier_fresh16.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
