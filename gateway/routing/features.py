@@ -59,6 +59,9 @@ OPEN_ENDS = ("->", "=>", "\u2192", "|", "=", "/")
 
 
 SHORT_FOLLOW_UP = 40  # characters: a later turn this short leans on the ones before it
+# and one up to this long does when it opens as a continuation ("Now only the customers with
+# more than five orders, sorted by count desc.": `continues`)
+LONG_FOLLOW_UP = 120
 NAMED = (
     "completion_form",
     "user_turns",
@@ -119,9 +122,17 @@ def followed_turn(body: dict[str, Any]) -> dict[str, Any] | None:
     messages = view(body)[0]
     users = [at for at, m in enumerate(messages) if m.get("role") == "user"]
     answered = any(m.get("role") == "assistant" for m in messages)
-    if len(users) < 2 or not short_follow_up(clip(text_of(messages[users[-1]])), answered):
+    if len(users) < 2 or not leans_back(clip(text_of(messages[users[-1]])), answered):
         return None
     return {"messages": messages[: users[-2] + 1]}
+
+
+def leans_back(seen: str, answered: bool) -> bool:
+    """Whether the last user turn, as read, leans on the turn before: a short follow-up, or
+    one of at most LONG_FOLLOW_UP characters that opens as a continuation."""
+    if short_follow_up(seen, answered):
+        return True
+    return answered and len(seen.strip()) <= LONG_FOLLOW_UP and continues(seen)
 
 
 def short_follow_up(seen: str, answered: bool) -> bool:
@@ -157,7 +168,7 @@ _ACKNOWLEDGES = re.compile(
 
 
 def continues(text: str) -> bool:
-    """Whether a (short follow-up's) text opens as a continuation of the turn before."""
+    """Whether a (follow-up's) text opens as a continuation of the turn before."""
     return _CONTINUES.match(text.lstrip()) is not None
 
 

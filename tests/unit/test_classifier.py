@@ -203,6 +203,33 @@ BINARY_SEARCH = (
             ),
             "ethics",
         ),
+        # a longer turn (41-120 characters) that opens as a continuation leans on the turn
+        # before too (in context, the first and third were read as general, 0.91, and math,
+        # 0.39; the second, a task of its own, stays math)
+        (
+            chat(
+                "Write a function that removes duplicates from a list in Python.",
+                "def dedupe(xs):\n    return list(dict.fromkeys(xs))",
+                "And now make it work for a list of dictionaries, keyed on the 'id' field.",
+            ),
+            "code",
+        ),
+        (
+            chat(
+                "A car travels 180 km in 2.5 hours. What is its average speed?",
+                "72 km/h.",
+                "Okay, and how long would the same trip take at an average of 90 km/h?",
+            ),
+            "math",
+        ),
+        (
+            chat(
+                "Is it okay to keep a gift card a customer left at my till?",
+                "No: it belongs to the customer; hand it to your manager.",
+                "But what if the shop just throws lost cards away at the end of the month?",
+            ),
+            "ethics",
+        ),
     ],
 )
 def test_a_short_follow_up_continues_the_turn_it_follows(
@@ -324,6 +351,11 @@ def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
     trailing = {"messages": [*chat("first", "a", "second")["messages"], {"role": "assistant"}]}
     assert followed_turn(trailing) == chat("first")
     assert followed_turn(chat("only")) is None
+    # a longer turn only when it opens as a continuation, and up to LONG_FOLLOW_UP characters
+    longer = "And could you do the same thing, but for the second list of names?"
+    assert followed_turn(chat("first", "a", longer)) == chat("first")
+    assert followed_turn(chat("first", "a", longer.removeprefix("And "))) is None
+    assert followed_turn(chat("first", "a", longer + " x" * 40)) is None
     assert followed_turn({"prompt": "a completion"}) is None
 
 
