@@ -91,6 +91,11 @@ HELD_OUT = {
     # turn before ("Now only the customers with more than five orders, sorted by count
     # desc.") and 5 new requests in words of their own after another class's topic
     "fresh16": DATA / "classifier_fresh16.jsonl",
+    # written in session 22 after fresh16's errors were read, and not run then: 90 chats
+    # ending in turns of every length, in each class 5 that lean on the turn before (with
+    # and without an opening word: "Do 5/16 too.", "Make it handle empty strings.") and 5
+    # new requests after another class's topic
+    "fresh17": DATA / "classifier_fresh17.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in
 # quantgate/vocabulary.py, blind to the first labels and to the classifier (prompts shuffled,
