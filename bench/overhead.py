@@ -6,13 +6,17 @@ The upstream (bench/openai_upstream.py: raw asyncio, answers at once, 16 tokens;
 one worker. Each cell is chat with 16 max tokens, streamed or not, at 1 and 32 connections,
 after a warm-up. Only complete replies count (a 200 with a finish_reason, and `[DONE]` for a
 stream: bench/wrk/openai.lua). "added" is the proxy's latency minus the direct one at the
-same percentile. Then `quantgate serve --workers 1` against `--workers 2` with nothing pinned
-(upstream and wrk included), non-streaming at 32 connections.
+same percentile. The routed path's own cost is then measured side by side on the same
+gateway: pinned and routed chat at one connection, alternating, in `--rounds` short cells
+each, with the gateway's own decision time per request (its
+`quantgate_routing_decision_seconds`, scraped before and after each cell); the target reads
+the median difference of the rounds. Then `quantgate serve --workers 1` against `--workers 2`
+with nothing pinned (upstream and wrk included), non-streaming at 32 connections.
 
 LiteLLM runs from its own environment (`litellm[proxy]==1.80.0`, created on first use under
 ~/.cache/quantgate/venvs/litellm). Needs `wrk` (Debian) and `taskset`.
 
-    .venv/bin/python bench/overhead.py [--seconds 8] [--json runs/overhead.json]
+    .venv/bin/python bench/overhead.py [--seconds 8] [--rounds 7] [--json runs/overhead.json]
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from statistics import median
 from typing import Any
 
+import httpx
 import procs
+from prometheus_client.parser import text_string_to_metric_families
 
 from quantgate.envs import ensure_env
 
@@ -85,6 +92,48 @@ def measure(
     return results
 
 
+def decisions(base: str) -> tuple[float, float]:
+    """The gateway's routing decisions so far: (seconds summed, count)."""
+    text = httpx.get(base + "/metrics", timeout=10).text
+    found = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "quantgate_routing_decision_seconds":
+            for sample in family.samples:
+                found[sample.name.rsplit("_", 1)[-1]] = sample.value
+    return found["sum"], found["count"]
+
+
+def side_by_side(base: str, rounds: int, seconds: int) -> dict[str, Any]:
+    """Pinned (`m@ref`) and routed (`m`) chat at one connection, alternating for `rounds`
+    rounds of `seconds` a cell: each cell's p50 and the gateway's mean decision time in it."""
+    url = base + "/v1/chat/completions"
+    cells: dict[str, list[dict[str, float]]] = {"m@ref": [], "m": []}
+    for model in cells:
+        wrk(url, model, False, 1, 2, LOAD)  # warm-up
+    for r in range(rounds):
+        for model, got in cells.items():
+            before = decisions(base)
+            cell = wrk(url, model, False, 1, seconds, LOAD)
+            after = decisions(base)
+            done = after[1] - before[1]
+            decision_us = (after[0] - before[0]) / done * 1e6 if done else 0.0
+            got.append({"p50_us": cell["p50_us"], "decision_us": decision_us})
+        diff = cells["m"][-1]["p50_us"] - cells["m@ref"][-1]["p50_us"]
+        print(
+            f"  round {r + 1}: p50 pinned {cells['m@ref'][-1]['p50_us'] / 1000:.3f} ms, routed "
+            f"{cells['m'][-1]['p50_us'] / 1000:.3f} ms (+{diff / 1000:.3f}); decision "
+            f"{cells['m@ref'][-1]['decision_us']:.0f} / {cells['m'][-1]['decision_us']:.0f} us",
+            flush=True,
+        )
+    diffs = [b["p50_us"] - a["p50_us"] for a, b in zip(cells["m@ref"], cells["m"], strict=True)]
+    return {
+        "rounds": cells,
+        "p50_diffs_us": diffs,
+        "median_diff_ms": median(diffs) / 1000,
+        "decision_us": {m: median(c["decision_us"] for c in got) for m, got in cells.items()},
+    }
+
+
 def profile_file(upstream: str) -> Path:
     path = Path(tempfile.mkdtemp()) / "bench.yaml"
     engine = f"{{kind: external, url: '{upstream}/v1', served_model: {UPSTREAM_MODEL}}}"
@@ -119,6 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument(
+        "--rounds", type=int, default=7, help="pinned/routed rounds side by side (3 s cells)"
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("runs/overhead.json"), help="where the figures go"
     )
     args = parser.parse_args()
@@ -136,6 +188,8 @@ def main() -> None:
         running.append(proc)
         for name, model in (("quantgate m@ref", "m@ref"), ("quantgate m", "m")):
             report[name] = measure(name, base, model, args.seconds, cells, LOAD)
+        print("pinned and routed chat at 1 connection, side by side:")
+        report["side by side"] = side_by_side(base, args.rounds, 3)
         procs.stop(running.pop())
         port = procs.free_port()
         config = litellm_config(upstream)
@@ -186,13 +240,18 @@ def print_table(r: dict[str, Any]) -> None:
         "chat: req/s at 32 connections": q["chat@32"]["rps"],
         "stream: added p50 at 1 connection (ms)": added("quantgate m@ref", "stream", "p50_us"),
         "stream: req/s at 32 connections": q["stream@32"]["rps"],
-        "routed minus pinned, chat p50 (ms)": (
-            r["quantgate m"]["chat@1"]["p50_us"] - q["chat@1"]["p50_us"]
-        )
-        / 1000,
+        "routed minus pinned, chat p50 (ms)": r["side by side"]["median_diff_ms"],
         "--workers 2 / --workers 1, req/s": r["quantgate --workers 2"]["chat@32"]["rps"]
         / r["quantgate --workers 1"]["chat@32"]["rps"],
     }
+    side = r["side by side"]
+    spread = ", ".join(f"{d / 1000:.3f}" for d in sorted(side["p50_diffs_us"]))
+    print(
+        f"\nrouted minus pinned, chat p50 at 1 connection, {len(side['p50_diffs_us'])} rounds "
+        f"side by side: {spread} ms (median {side['median_diff_ms']:.3f}); the gateway's "
+        f"decision, median of the cells: {side['decision_us']['m@ref']:.0f} us pinned, "
+        f"{side['decision_us']['m']:.0f} us routed"
+    )
     print()
     for name, value in figures.items():
         target = TARGETS[name]
