@@ -98,10 +98,10 @@ HELD_OUT = {
     "fresh17": DATA / "classifier_fresh17.jsonl",
     # written in session 23 after fresh17's errors were read (its baseline run), and checked
     # against training/ for shared 26-character phrases; committed before any change was
-    # tried on it: 90 chats, in each class 5 that lean on the turn before (many opening with
-    # thanks: "Cheers! What would its perimeter be, then?", "Make it more formal, ...") and 5
-    # new requests after another class's topic (some opening with thanks or "Different
-    # topic:")
+    # tried on it, then run once on each head to test reading past an opening thanks: 90
+    # chats, in each class 5 that lean on the turn before (many opening with thanks:
+    # "Cheers! What would its perimeter be, then?", "Make it more formal, ...") and 5 new
+    # requests after another class's topic (some opening with thanks or "Different topic:")
     "fresh18": DATA / "classifier_fresh18.jsonl",
 }
 # the independent set labelled a second time (session 11), from the class definitions in

@@ -215,7 +215,8 @@ class Classifier:
         """The most likely task; `explain` adds the features that decided (a few us more).
 
         A short follow-up (features.SHORT_FOLLOW_UP), or a longer one (up to
-        features.LONG_FOLLOW_UP) that opens as a continuation, is also read alone. Read
+        features.LONG_FOLLOW_UP) that opens as a continuation, either past an opening
+        acknowledgment (features.past_thanks), is also read alone. Read
         alone as a task of its own ("Now solve 5x - 4 = 11."), it is that task; so is a sure
         reading of a request in words of its own, that neither opens as a continuation, nor
         refers back, nor only acknowledges ("Any tips for a job interview?":

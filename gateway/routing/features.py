@@ -129,9 +129,11 @@ def followed_turn(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def leans_back(seen: str, answered: bool) -> bool:
     """Whether the last user turn, as read, leans on the turn before: a short follow-up, or
-    one of at most LONG_FOLLOW_UP characters that opens as a continuation."""
-    return short_follow_up(seen, answered) or (
-        answered and len(seen.strip()) <= LONG_FOLLOW_UP and continues(seen)
+    one of at most LONG_FOLLOW_UP characters that opens as a continuation; either past an
+    opening acknowledgment ("Cheers. Can you show the same for 130 km/h?": `past_thanks`)."""
+    rest = past_thanks(seen)
+    return short_follow_up(rest, answered) or (
+        answered and len(rest.strip()) <= LONG_FOLLOW_UP and continues(rest)
     )
 
 
@@ -144,10 +146,9 @@ def short_follow_up(seen: str, answered: bool) -> bool:
 
 # a short follow-up that opens as a continuation leans on the turn before, whatever its own
 # words read as ("What if it has no header?" after a pandas question, "And for 3 people?",
-# "Now in all caps."): a conjunction, "now", "what about/if", "even", ... (after a word of
-# thanks or approval)
+# "Now in all caps."): a conjunction, "now", "what about/if", "even", ... (past an opening
+# acknowledgment: `past_thanks`)
 _CONTINUES = re.compile(
-    r"(?:(?:ok|okay|nice|cool|great|thanks|thank you|ha)[,.!]*\s+)?"
     r"(?:and|but|or|so|now|then|what about|how about|what if|even|same|another|also|instead"
     r"|only|just|add)\b",
     re.I,
@@ -162,14 +163,27 @@ _REFERS_BACK = re.compile(
 _ACKNOWLEDGES = re.compile(
     r"(?:\W*\b(?:ok|okay|alright|all|right|sure|yes|yeah|no|thanks|thank|you|so|very|much|a|lot"
     r"|great|nice|cool|good|perfect|awesome|wow|excellent|fine|got|it|i|see|understood|makes"
-    r"|sense|that|this|helps|helped|helpful|really|haha|ha|lol)\b)+\W*",
+    r"|sense|that|this|helps|helped|helpful|really|haha|ha|lol|cheers|lovely|brilliant|love"
+    r"|those|these|are|is|ones|works)\b)+\W*",
     re.I,
 )
+# a turn's first clause, up to a full stop, "!" or comma ("Those are nice. ", "Okay, ")
+_FIRST_CLAUSE = re.compile(r"\s*([^.!?,;:\n]+[.!,]+)\s+")
+
+
+def past_thanks(text: str) -> str:
+    """`text` past its opening acknowledgment: a first clause of nothing but acknowledging
+    words ("Thanks.", "Cheers!", "Okay,", "Those are nice."), as long as something follows."""
+    first = _FIRST_CLAUSE.match(text)
+    if first is not None and _ACKNOWLEDGES.fullmatch(first.group(1)) and text[first.end() :]:
+        return text[first.end() :]
+    return text
 
 
 def continues(text: str) -> bool:
-    """Whether a (follow-up's) text opens as a continuation of the turn before."""
-    return _CONTINUES.match(text.lstrip()) is not None
+    """Whether a (follow-up's) text opens as a continuation of the turn before, past an
+    opening acknowledgment."""
+    return _CONTINUES.match(past_thanks(text).lstrip()) is not None
 
 
 def refers_back(text: str) -> bool:

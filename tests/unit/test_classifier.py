@@ -23,6 +23,7 @@ from gateway.routing.features import (
     continues,
     features,
     followed_turn,
+    past_thanks,
     refers_back,
 )
 from quantgate.chat import sent_in_turn
@@ -339,10 +340,29 @@ def test_a_requests_own_last_turn_is_never_taken_from_memory() -> None:
         ("Okay.", False, True),  # it only acknowledges
         ("Got it, thanks!", False, True),
         ("Cool. Do you ever get tired?", False, False),
+        ("Those are nice. What about someone with no time?", True, True),  # past the thanks
+        ("Cheers! Only the first ten, please.", True, True),
+        ("Good question, but what about X?", False, False),  # a clause that is not thanks
     ],
 )
 def test_a_follow_up_that_continues_or_refers_back(text: str, opens: bool, refers: bool) -> None:
     assert (continues(text), refers_back(text)) == (opens, refers)
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("Cheers. Can you show the same for 130 km/h?", "Can you show the same for 130 km/h?"),
+        ("Okay, show me that rewritten.", "show me that rewritten."),
+        ("Thanks a lot!! And in French?", "And in French?"),
+        ("Those are nice. Any others?", "Any others?"),
+        ("Thanks.", "Thanks."),  # nothing follows: the thanks is the turn
+        ("Great question. What is it?", "Great question. What is it?"),  # not only thanks
+        ("Paris, France\nRome,", "Paris, France\nRome,"),
+    ],
+)
+def test_an_opening_acknowledgment_is_read_past(text: str, rest: str) -> None:
+    assert past_thanks(text) == rest
 
 
 def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
@@ -357,6 +377,12 @@ def test_a_follow_up_is_followed_to_the_user_turn_before_it() -> None:
     assert followed_turn(chat("first", "a", longer.removeprefix("And "))) is None
     assert followed_turn(chat("first", "a", longer + " x" * 40)) is None
     assert followed_turn({"prompt": "a completion"}) is None
+    # past an opening acknowledgment, its rest is what is measured and read for an opener
+    thanked = "Cheers. Can you show the same for 130 km/h?"  # 43 characters, 35 past "Cheers."
+    assert followed_turn(chat("first", "a", thanked)) == chat("first")
+    assert followed_turn(chat("first", "a", "Nice. " + longer)) == chat("first")
+    new = "Thanks! Different question: what's the tallest tree in the world?"
+    assert followed_turn(chat("first", "a", new)) is None
 
 
 def test_features_read_a_bounded_window() -> None:
