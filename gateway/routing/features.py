@@ -147,8 +147,9 @@ def short_follow_up(seen: str, answered: bool) -> bool:
 # a short follow-up that opens as a continuation leans on the turn before, whatever its own
 # words read as ("What if it has no header?" after a pandas question, "And for 3 people?",
 # "Now in all caps."): a conjunction, "now", "what about/if", "even", ... (past an opening
-# acknowledgment: `past_thanks`)
+# acknowledgment, `past_thanks`, or a word of thanks or approval: "ok and for 3 people?")
 _CONTINUES = re.compile(
+    r"(?:(?:ok|okay|nice|cool|great|thanks|thank you|ha)[,.!]*\s+)?"
     r"(?:and|but|or|so|now|then|what about|how about|what if|even|same|another|also|instead"
     r"|only|just|add)\b",
     re.I,

@@ -342,6 +342,7 @@ def test_a_requests_own_last_turn_is_never_taken_from_memory() -> None:
         ("Cool. Do you ever get tired?", False, False),
         ("Those are nice. What about someone with no time?", True, True),  # past the thanks
         ("Cheers! Only the first ten, please.", True, True),
+        ("ok and in French?", True, True),
         ("Good question, but what about X?", False, False),  # a clause that is not thanks
     ],
 )
