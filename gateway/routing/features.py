@@ -131,7 +131,7 @@ def leans_back(seen: str, answered: bool) -> bool:
     """Whether the last user turn, as read, leans on the turn before: a short follow-up, or
     one of at most LONG_FOLLOW_UP characters that opens as a continuation; either past an
     opening acknowledgment ("Cheers. Can you show the same for 130 km/h?": `past_thanks`)."""
-    rest = past_thanks(seen)
+    rest = past_thanks(seen)  # (`continues` reads past a second one: "Thanks! Okay, and ...")
     return short_follow_up(rest, answered) or (
         answered and len(rest.strip()) <= LONG_FOLLOW_UP and continues(rest)
     )
@@ -176,9 +176,9 @@ def past_thanks(text: str) -> str:
     """`text` past its opening acknowledgment: a first clause of nothing but acknowledging
     words ("Thanks.", "Cheers!", "Okay,", "Those are nice."), as long as something follows."""
     first = _FIRST_CLAUSE.match(text)
-    if first is not None and _ACKNOWLEDGES.fullmatch(first.group(1)) and text[first.end() :]:
-        return text[first.end() :]
-    return text
+    if first is None or not _ACKNOWLEDGES.fullmatch(first.group(1)):
+        return text
+    return text[first.end() :] or text
 
 
 def continues(text: str) -> bool:
