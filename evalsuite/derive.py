@@ -57,12 +57,20 @@ class Rule:
 
 
 def read_run(run_dir: Path) -> tuple[dict[str, Any], list[Row]]:
+    """An eval run's summary and rows; refused when its replies were cut (`--max-tokens`)."""
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
         lines = (run_dir / "samples.jsonl").read_text().splitlines()
         rows = [Row.from_json(json.loads(x)) for x in lines if x]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run_dir}: not an eval run directory ({exc})") from exc
+    cut = summary.get("config", {}).get("max_tokens")
+    if cut:
+        raise ConfigError(
+            f"{run_dir}: its replies were cut at {cut} tokens (quantgate eval --max-tokens), a "
+            "quick check whose scores are not the tasks' own; derive rules from a run without "
+            "--max-tokens"
+        )
     return summary, rows
 
 

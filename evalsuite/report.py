@@ -131,6 +131,14 @@ NOTES = """\
 """
 
 
+def cut_note(config: dict[str, Any]) -> str:
+    return (
+        f"Every reply was cut at {config['max_tokens']} tokens (`--max-tokens`): a quick "
+        "end-to-end check. Tasks whose replies run longer score what the cut leaves, so these "
+        "are not the tasks' scores, and `quantgate derive` refuses this run."
+    )
+
+
 def markdown(
     config: dict[str, Any], summary: dict[str, Any], plots: list[Path], run_dir: Path
 ) -> str:
@@ -142,6 +150,7 @@ def markdown(
         f"prompt form: {config.get('form')}, option logprobs: {config.get('logprobs')}, "
         f"judge: {config.get('judge') or 'none'}.",
         "",
+        *([cut_note(config), ""] if config.get("max_tokens") else []),
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
     ]
@@ -165,12 +174,13 @@ def to_html(
         for p in plots
     )
     settings = html.escape(json.dumps(config, indent=1, default=str))
+    cut = f"<p>{html.escape(cut_note(config))}</p>" if config.get("max_tokens") else ""
     return (
         "<!doctype html><meta charset='utf-8'><title>quantgate eval</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}</style>"
         f"<h1>Eval run {html.escape(str(config.get('run_id', '')))}</h1>"
-        f"<p>Reference: <code>{html.escape(str(summary['reference']))}</code></p>"
+        f"<p>Reference: <code>{html.escape(str(summary['reference']))}</code></p>{cut}"
         f"<table><tr>{head}</tr>{body}</table><pre>{html.escape(NOTES)}</pre>"
         f"{images}<pre>{settings}</pre>"
     )

@@ -118,9 +118,12 @@ async def _run_task(
         replies: list[Reply] = []
 
         async def ask(req: Request) -> Reply:
-            """The first request of a sample is its answer: top-k logprobs asked there."""
+            """The first request of a sample is its answer: top-k logprobs asked there.
+            Every request is cut at the run's `max_tokens`, if it has one."""
             if not replies and ctx.top_logprobs and req.logprobs is None and not req.echo:
                 req = replace(req, logprobs=ctx.top_logprobs)
+            if ctx.max_tokens is not None and req.max_tokens > ctx.max_tokens:
+                req = replace(req, max_tokens=ctx.max_tokens)
             reply: Reply = await cached(req)
             replies.append(reply)
             return reply

@@ -94,6 +94,10 @@ class Context:
     # top-k logprobs asked on every answer of a task that allows it (Task.kl), for the KL
     # divergence from the reference; None: not asked
     top_logprobs: int | None = None
+    # every reply cut at this many tokens (a quick end-to-end check: a task whose replies run
+    # longer scores what the cut leaves, so `quantgate derive` refuses such a run); None: each
+    # task's own limit
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,12 @@ def eval_command(
     task_limit: list[str] | None = typer.Option(
         None, help="TASK=N: another sample count for one task (repeatable)"
     ),
+    max_tokens: int | None = typer.Option(
+        None,
+        min=1,
+        help="cut every reply at N tokens: a quick end-to-end check, whose scores `quantgate "
+        "derive` refuses (lm-eval tasks keep their own limits)",
+    ),
     seed: int = typer.Option(0, help="sample selection and few-shot exemplars"),
     form: str = typer.Option("completion", help="completion (base models) or chat"),
     logprobs: bool = typer.Option(
@@ -93,7 +99,7 @@ def eval_command(
     )
     settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
     settings |= {"logprobs": logprobs, "judge": judge, "top_logprobs": top_logprobs}
-    settings["loglikelihood"] = loglikelihood
+    settings |= {"loglikelihood": loglikelihood, "max_tokens": max_tokens}
     signal.signal(signal.SIGTERM, _interrupt)  # so the `finally` below stops the gateway
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
@@ -108,6 +114,7 @@ def eval_command(
                 loglikelihood=loglikelihood,
                 perplexity=perplexity,
                 top_logprobs=top_logprobs or None,
+                max_tokens=max_tokens,
                 concurrency=concurrency,
                 progress=progress,
             )
@@ -236,6 +243,7 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
         perplexity=options.pop("perplexity"),
         judge=plan.judge.ask if plan.judge else None,
         top_logprobs=options.pop("top_logprobs"),
+        max_tokens=options.pop("max_tokens"),
     )
 
     async def run() -> list[Any]:

@@ -471,8 +471,10 @@ def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
 
 
 @pytest.mark.timeout(1200)  # as long as its subprocess may take (12 tasks, long generations)
-def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
-    """Every task on two real variants through the gateway, then rules from the run."""
+def test_eval_suite_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
+    """Every task on two real variants through the gateway, every reply cut at 16 tokens
+    (`--max-tokens`: the quick check, minutes less than IFEval's and MT-Bench's own limits
+    here); derive refuses such a run (test_lm_eval_through_the_gateway derives rules)."""
     spec, base = demo
     if spec.profile != "demo-llamacpp.yaml":
         pytest.skip("the eval suite's end-to-end run uses the llama.cpp demo (minutes on vLLM)")
@@ -491,10 +493,8 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
             "2",
             "--task-limit",
             "longeval_lines=6",
-            # IFEval lets a reply run to 1280 tokens, and the demo model often does: ~75 s a
-            # reply here, half of this test's time with two samples
-            "--task-limit",
-            "ifeval=1",
+            "--max-tokens",
+            "16",
             "--logprobs",
             "--out",
             str(tmp_path),
@@ -532,27 +532,18 @@ def test_eval_suite_and_derive_through_the_gateway(demo: tuple[Demo, str], tmp_p
         "plots/repetition.png",
     ):
         assert (run / name).stat().st_size > 0, name
+    assert "cut at 16 tokens" in (run / "report.md").read_text()
     out = tmp_path / "derived.yaml"
-    derived = subprocess.run(
-        quantgate("derive", str(run), "-o", str(out), "--min-n", "1"),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    refused = subprocess.run(
+        quantgate("derive", str(run), "-o", str(out)), capture_output=True, text=True, timeout=120
     )
-    assert derived.returncode == 0, derived.stderr[-2000:]
-    # two samples per task rarely give the reference the 5 points a ratio needs: rules may
-    # be few or none, but the profile is written, valid, and says why pairs got no rule
-    from quantgate.profile import load_profile
-
-    derived_profile = load_profile(out)
-    rules = derived_profile.routing.rules
-    assert all(r.evidence.source == "measured" and r.variant == spec.lowest for r in rules)
-    assert all(r.evidence.metric in ("accuracy_ratio", "agreement") for r in rules)
-    assert f"wrote {out}" in " ".join(derived.stdout.split())
+    assert refused.returncode == 2 and not out.exists(), refused.stdout + refused.stderr
+    assert "--max-tokens" in refused.stderr, refused.stderr
 
 
 def test_lm_eval_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> None:
-    """lm-evaluation-harness on one local task against two real variants, into one run."""
+    """lm-evaluation-harness on one local task against two real variants, into one run, then
+    rules from the run."""
     spec, base = demo
     if spec.profile != "demo-llamacpp.yaml":
         pytest.skip("runs on the llama.cpp demo")
@@ -591,6 +582,22 @@ def test_lm_eval_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) -> 
     rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
     assert {r["variant"] for r in rows} == set(variants) and all(r["response"] for r in rows)
     assert "quantgate_lambada" in (run / "report.md").read_text()
+    out = tmp_path / "derived.yaml"
+    derived = subprocess.run(
+        quantgate("derive", str(run), "-o", str(out), "--min-n", "1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert derived.returncode == 0, derived.stderr[-2000:]
+    # six samples rarely give a rule: rules may be few or none, but the profile is written,
+    # valid, and says why pairs got no rule
+    from quantgate.profile import load_profile
+
+    rules = load_profile(out).routing.rules
+    assert all(r.evidence.source == "measured" and r.variant == spec.lowest for r in rules)
+    assert all(r.evidence.metric in ("accuracy_ratio", "agreement") for r in rules)
+    assert f"wrote {out}" in " ".join(derived.stdout.split())
 
 
 def test_a_request_whose_client_left_stops_generating(demo: tuple[Demo, str]) -> None:

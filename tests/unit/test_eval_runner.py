@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from evalsuite.client import Endpoint, parse_reply
+from evalsuite.derive import read_run
 from evalsuite.report import write_run
 from evalsuite.runner import Target, run_eval
 from evalsuite.summary import summarize
 from evalsuite.tasks import TASKS, select
 from evalsuite.types import Context, Request
 from quantgate.data import data_dir
+from quantgate.errors import ConfigError
 from quantgate.vocabulary import TASKS as TASKS_VOCAB
 
 
@@ -68,7 +70,11 @@ def targets(fake: Fake, *names: str) -> list[Target]:
 
 
 def run(
-    fake: Fake, run_dir: Path, *names: str, tasks: str = "arc_easy,mmlu"
+    fake: Fake,
+    run_dir: Path,
+    *names: str,
+    tasks: str = "arc_easy,mmlu",
+    context: Context = Context(loglikelihood=True),
 ) -> list[dict[str, Any]]:
     return anyio.run(
         lambda: run_eval(
@@ -78,7 +84,7 @@ def run(
             limit=6,
             seed=0,
             run_dir=run_dir,
-            context=Context(loglikelihood=True),
+            context=context,
         )
     )
 
@@ -226,3 +232,21 @@ def test_a_variant_without_logprobs_is_asked_for_none(tmp_path: Path) -> None:
     )
     assert len(rows) == 6 and all(r.error is None for r in rows)
     assert fake.calls and not any("logprobs" in b or b.get("echo") for b in fake.calls)
+
+
+def test_max_tokens_cuts_every_longer_reply_and_derive_refuses_the_run(tmp_path: Path) -> None:
+    """`quantgate eval --max-tokens`: a quick check. Requests asking more are cut (GSM8K asks
+    192), those asking less keep their limit, the report says so, and derive refuses it."""
+    fake = Fake()
+    rows = run(fake, tmp_path, "good", tasks="arc_easy,gsm8k", context=Context(max_tokens=4))
+    asked = {c["max_tokens"] for c in fake.calls}
+    assert asked == {2, 4} and len(rows) == 12
+    config = {"run_id": "t", "limit": 6, "max_tokens": 4}
+    write_run(tmp_path / "run", config, rows, summarize(rows, "good"))
+    assert "cut at 4 tokens" in (tmp_path / "run" / "report.md").read_text()
+    assert "cut at 4 tokens" in (tmp_path / "run" / "report.html").read_text()
+    with pytest.raises(ConfigError, match=r"cut at 4 tokens .*--max-tokens"):
+        read_run(tmp_path / "run")
+    write_run(tmp_path / "full", {**config, "max_tokens": None}, rows, summarize(rows, "good"))
+    assert "cut at" not in (tmp_path / "full" / "report.md").read_text()
+    assert len(read_run(tmp_path / "full")[1]) == 12
