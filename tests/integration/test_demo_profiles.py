@@ -160,13 +160,21 @@ def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo
     deadline = time.monotonic() + spec.restart_timeout
     served_by: list[str] = []
     routes: list[str] = []
+
+    def seen() -> bool:
+        """A request served elsewhere, and the router saying why: then the restart is only
+        watched (requests every second took CPU from a restarting vLLM engine: ~270 s)."""
+        skipped = any(f"{default} unhealthy" in r for r in routes)
+        return skipped and any(v != default for v in served_by)
+
     while time.monotonic() < deadline:
         try:
-            raw = client.completions.with_raw_response.create(
-                model=MODEL, prompt="2 + 3 =", max_tokens=2, temperature=0, timeout=60
-            )
-            served_by.append(raw.headers["x-quantgate-variant"])
-            routes.append(raw.headers["x-quantgate-route"])
+            if not seen():
+                raw = client.completions.with_raw_response.create(
+                    model=MODEL, prompt="2 + 3 =", max_tokens=2, temperature=0, timeout=60
+                )
+                served_by.append(raw.headers["x-quantgate-variant"])
+                routes.append(raw.headers["x-quantgate-route"])
         except openai.InternalServerError as exc:  # a clean 503 is acceptable, a hang is not
             assert exc.status_code == 503
         state = httpx.get(base + "/ready").json()["engines"][default]
