@@ -296,7 +296,7 @@ def _run_lm_eval(plan: Plan, targets: list[Any], limit: int) -> list[Any]:
 
 def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[Any]) -> None:
     """The run directory (config, samples, summary, report) and the table on the terminal."""
-    from evalsuite.report import write_run
+    from evalsuite.report import cut_note, write_run
     from evalsuite.summary import summarize
 
     config = {
@@ -315,6 +315,8 @@ def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[
     summary = summarize(rows, plan.reference)
     write_run(plan.run_dir, config, rows, summary)
     _print(summary)
+    if config["max_tokens"]:
+        typer.echo(cut_note(config))
     typer.echo(
         f"report: {plan.run_dir / 'report.md'} (and report.html, summary.json, samples.jsonl)"
     )

@@ -541,6 +541,7 @@ def test_eval_suite_through_the_gateway(demo: tuple[Demo, str], tmp_path: Path) 
     ):
         assert (run / name).stat().st_size > 0, name
     assert "cut at 16 tokens" in (run / "report.md").read_text()
+    assert "cut at 16 tokens" in " ".join(done.stdout.split())  # on the terminal too
     out = tmp_path / "derived.yaml"
     refused = subprocess.run(
         quantgate("derive", str(run), "-o", str(out)), capture_output=True, text=True, timeout=120
