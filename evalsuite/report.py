@@ -132,6 +132,9 @@ NOTES = """\
 
 
 def cut_note(config: dict[str, Any]) -> str:
+    """What the report and the terminal say of a run whose replies were cut; "" if uncut."""
+    if not config.get("max_tokens"):
+        return ""
     return (
         f"Every reply was cut at {config['max_tokens']} tokens (`--max-tokens`): a quick "
         "end-to-end check. Tasks whose replies run longer score what the cut leaves, so these "
@@ -150,7 +153,7 @@ def markdown(
         f"prompt form: {config.get('form')}, option logprobs: {config.get('logprobs')}, "
         f"judge: {config.get('judge') or 'none'}.",
         "",
-        *([cut_note(config), ""] if config.get("max_tokens") else []),
+        *([note, ""] if (note := cut_note(config)) else []),
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
     ]
@@ -174,7 +177,7 @@ def to_html(
         for p in plots
     )
     settings = html.escape(json.dumps(config, indent=1, default=str))
-    cut = f"<p>{html.escape(cut_note(config))}</p>" if config.get("max_tokens") else ""
+    cut = f"<p>{html.escape(note)}</p>" if (note := cut_note(config)) else ""
     return (
         "<!doctype html><meta charset='utf-8'><title>quantgate eval</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"

@@ -315,8 +315,8 @@ def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[
     summary = summarize(rows, plan.reference)
     write_run(plan.run_dir, config, rows, summary)
     _print(summary)
-    if config["max_tokens"]:
-        typer.echo(cut_note(config))
+    if note := cut_note(config):
+        typer.echo(note)
     typer.echo(
         f"report: {plan.run_dir / 'report.md'} (and report.html, summary.json, samples.jsonl)"
     )
