@@ -48,7 +48,7 @@ serve: install
 
 ## the whole test suite: lint, types, unit and integration tests, then the images
 test: install tools lint artifacts
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 	$(BIN)/python deploy/images/build.py
 
 ## both demos' variants and engine environments (and lm-eval's), built (with progress) before

@@ -192,7 +192,8 @@ def to_html(
 def _save(fig: Any, ax: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # a plot with no series (every point cut) has none
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
