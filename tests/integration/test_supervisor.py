@@ -32,6 +32,7 @@ def mock_engine(port: int, **kw: object) -> tuple[LaunchSpec, int]:
 
 
 def gone(pid: int) -> bool:
+    """Exited and reaped: the supervisor waits for the engines it started (no zombie left)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -147,12 +148,13 @@ def test_stop_kills_the_children_a_dead_leader_left(tmp_path: Path) -> None:
     assert engine.proc is not None
     engine.proc.wait(30)  # the leader exits, its child lives on in the group
     child = int(pid_file.read_text())
-    assert not gone(child)
+    assert alive(child)
     engine.stop()
     deadline = time.monotonic() + 10
-    while not gone(child) and time.monotonic() < deadline:
+    while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert gone(child)
+    # not alive: a zombie (killed, its reaping left to init, its parent being dead) has exited
+    assert not alive(child)
 
 
 def busy_engine(port: int) -> tuple[LaunchSpec, int]:
