@@ -96,11 +96,12 @@ def command(
     return argv
 
 
-def environment(cache: Path) -> dict[str, str]:
-    """Offline: the datasets come from local files, nothing from a hub."""
+def environment(cache: Path, api_key: str | None = None) -> dict[str, str]:
+    """Offline: the datasets come from local files, nothing from a hub. lm-eval's
+    local-completions sends OPENAI_API_KEY as its bearer token: the endpoint's key, or none."""
     env = dict(os.environ)
     env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_HOME=str(cache))
-    env.update(TOKENIZERS_PARALLELISM="false")
+    env.update(TOKENIZERS_PARALLELISM="false", OPENAI_API_KEY=api_key or "")
     return env
 
 
@@ -116,6 +117,7 @@ def run(
     limit: int,
     chat: bool,
     cache: Path,
+    api_key: str | None = None,
 ) -> list[Row]:
     """Run lm-eval for one variant (its output and log under run_dir/lm-eval/<variant>)."""
     out_dir = (run_dir / "lm-eval" / variant).resolve()  # lm-eval runs in the data dir
@@ -125,7 +127,11 @@ def run(
     )
     with (out_dir / "lm_eval.log").open("w") as log:
         done = subprocess.run(
-            argv, cwd=data_dir, env=environment(cache), stdout=log, stderr=subprocess.STDOUT
+            argv,
+            cwd=data_dir,
+            env=environment(cache, api_key),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     if done.returncode != 0:
         tail = (out_dir / "lm_eval.log").read_text().splitlines()[-15:]

@@ -126,7 +126,10 @@ def plot_cdfs(out: Path, results: list[RequestResult]) -> list[Path]:
         ax.set_ylabel("share of requests")
         ax.set_title(f"{name.upper()} CDF by variant")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        else:  # no request completed with this metric (or the run was not streamed)
+            ax.text(0.5, 0.5, "no measurements", ha="center", transform=ax.transAxes)
         path = out / f"cdf_{name}.png"
         fig.tight_layout()
         fig.savefig(path, dpi=100)

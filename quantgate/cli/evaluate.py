@@ -16,6 +16,8 @@ import typer
 from quantgate.cli.serve import DEFAULT_PROFILE
 from quantgate.errors import ConfigError
 
+KEYS_FILE = "gateway-keys.json"  # the key of the gateway an eval starts, while it runs
+
 
 def eval_command(
     profile_path: Path = typer.Option(
@@ -26,6 +28,11 @@ def eval_command(
     ),
     endpoint: list[str] | None = typer.Option(
         None, help="NAME=URL[#MODEL]: evaluate this endpoint directly (repeatable; no profile)"
+    ),
+    api_key: str | None = typer.Option(
+        None,
+        envvar="QUANTGATE_API_KEY",
+        help="sent to --gateway and --endpoint (a gateway the eval starts gets a key of its own)",
     ),
     variants: str | None = typer.Option(None, help="comma-separated subset of the variants"),
     reference: str | None = typer.Option(None, help="variant scores are normalized to"),
@@ -103,7 +110,10 @@ def eval_command(
     signal.signal(signal.SIGTERM, _interrupt)  # so the `finally` below stops the gateway
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
-        targets = plan.targets(server[1] if server else gateway)
+        if server is not None:
+            gateway, api_key = server[1], server[2]
+        targets = plan.targets(gateway, api_key)
+        _check(plan, targets, api_key)
         with eval_progress() as progress:
             rows = _run(
                 plan,
@@ -117,10 +127,11 @@ def eval_command(
                 max_tokens=max_tokens,
                 concurrency=concurrency,
                 progress=progress,
+                api_key=api_key,
             )
     finally:
         if server is not None:
-            _stop(server[0])
+            _stop(server[0], plan.run_dir)
     _write(plan, targets, settings, rows)
 
 
@@ -142,17 +153,35 @@ class Plan:
     variants: list[tuple[str, str, int | None, bool]] = field(default_factory=list)
     needs_gateway: bool = False
 
-    def targets(self, gateway: str | None) -> list[Any]:
+    def targets(self, gateway: str | None, api_key: str | None = None) -> list[Any]:
         from evalsuite.client import Endpoint
         from evalsuite.runner import Target
 
         if self.endpoints:
-            return [Target(n, Endpoint(url, model)) for n, url, model in self.endpoints]
+            return [
+                Target(n, Endpoint(url, model, api_key=api_key)) for n, url, model in self.endpoints
+            ]
         assert gateway is not None
         return [
-            Target(n, Endpoint(gateway, pinned), ctx, logprobs)
+            Target(n, Endpoint(gateway, pinned, api_key=api_key), ctx, logprobs)
             for n, pinned, ctx, logprobs in self.variants
         ]
+
+
+def _check(plan: Plan, targets: list[Any], api_key: str | None) -> None:
+    """One 1-token request to each target (and the judge) before the run: a wrong URL, model
+    or key stops the command here, with the server's message (quantgate/cli/preflight.py)."""
+    from quantgate.cli.preflight import check_endpoint
+
+    def warn(message: str) -> None:
+        typer.secho(f"warning: {message}", fg="yellow", err=True)
+
+    for target in targets:
+        url, model = str(target.endpoint.http.base_url), target.endpoint.model
+        check_endpoint(url, model, chat=plan.form == "chat", api_key=api_key, warn=warn)
+    if plan.judge is not None:
+        url, model = str(plan.judge.http.base_url), plan.judge.model
+        check_endpoint(url, model, chat=True, warn=warn)  # the judge is asked without a key
 
 
 def _plan(
@@ -236,6 +265,7 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
     from evalsuite.types import Context
 
     endpoints = [t.endpoint for t in targets] + ([plan.judge] if plan.judge else [])
+    api_key = options.pop("api_key")
     context = Context(
         form=plan.form,  # type: ignore[arg-type]
         logprobs=options.pop("logprobs"),
@@ -264,11 +294,11 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
 
     rows: list[Any] = anyio.run(run)
     if plan.lm_eval:
-        rows += _run_lm_eval(plan, targets, options["limit"])
+        rows += _run_lm_eval(plan, targets, options["limit"], api_key)
     return rows
 
 
-def _run_lm_eval(plan: Plan, targets: list[Any], limit: int) -> list[Any]:
+def _run_lm_eval(plan: Plan, targets: list[Any], limit: int, api_key: str | None) -> list[Any]:
     """lm-evaluation-harness in its managed environment, one variant after another."""
     from evalsuite import lm_eval
     from quantgate.envs import ensure_env
@@ -290,6 +320,7 @@ def _run_lm_eval(plan: Plan, targets: list[Any], limit: int) -> list[Any]:
             limit=limit,
             chat=plan.form == "chat",
             cache=default_root() / "lm-eval-hf",
+            api_key=api_key,
         )
     return rows
 
@@ -336,14 +367,21 @@ def _print(summary: dict[str, object]) -> None:
     Console(width=160).print(table)
 
 
-def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`quantgate serve --profile` on a free port, until /ready answers (logs in the run dir)."""
+def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`quantgate serve --profile` on a free port, until /ready answers (logs in the run dir).
+    It takes one key, made for this run (`gateway-keys.json` in the run dir, gone when it
+    stops): no one else on the machine can use it meanwhile, and keys the user made for their
+    own gateway are neither needed nor touched."""
     import httpx
 
     from gateway.engines.plan import free_port
+    from quantgate import keys
 
     port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
+    keys_file = run_dir / KEYS_FILE
+    keys_file.unlink(missing_ok=True)  # a resumed run's, left by a crash
+    secret = keys.add(keys_file, "eval", admin=True)
     log = (run_dir / "gateway.log").open("ab")
     argv = [
         sys.executable,
@@ -358,7 +396,10 @@ def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Pope
     typer.echo(
         f"starting the gateway for {profile} on port {port} (log: {run_dir / 'gateway.log'})"
     )
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**os.environ, "QUANTGATE_KEYS_FILE": str(keys_file)}
+    proc = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
     deadline = time.monotonic() + 3600
     try:
         while time.monotonic() < deadline:
@@ -368,13 +409,13 @@ def _start_gateway(profile: Path | None, run_dir: Path) -> tuple[subprocess.Pope
                 )
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                    return proc, f"http://127.0.0.1:{port}/v1"
+                    return proc, f"http://127.0.0.1:{port}/v1", secret
             except httpx.HTTPError:
                 pass
             time.sleep(1)
         raise ConfigError("the gateway did not become ready within an hour")
     except BaseException:  # not ready, or interrupted while it started: it goes too
-        _stop(proc)
+        _stop(proc, run_dir)
         raise
 
 
@@ -384,9 +425,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], run_dir: Path) -> None:
+    """Stop the gateway `_start_gateway` started, and remove its key."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(proc.pid, signal.SIGKILL)
+    (run_dir / KEYS_FILE).unlink(missing_ok=True)

@@ -16,6 +16,9 @@ from quantgate.errors import ConfigError
 def loadtest(
     target: str = typer.Option(..., help="base URL with /v1 (the gateway or any server)"),
     model: str = typer.Option(..., help="model name; with --variants, `<model>@<variant>`"),
+    api_key: str | None = typer.Option(
+        None, envvar="QUANTGATE_API_KEY", help="sent as `Authorization: Bearer` (a gateway's key)"
+    ),
     variants: str = typer.Option("", help="comma-separated variants, each run in turn"),
     reference: str | None = typer.Option(None, help="variant speedups are relative to"),
     workload: str = typer.Option("decode-heavy", help="prefill-heavy | decode-heavy | mixed"),
@@ -61,8 +64,10 @@ def loadtest(
     shape = _shape(strategy, concurrency=concurrency, ramp=ramp, rate=rate, seed=seed)
     count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter
     names = [v for v in variants.split(",") if v]
+    tgt = Target(target, model, names, api_key=api_key)
+    _check(tgt, chat=wl.kind == "chat")
     runs = _run(
-        Target(target, model, names),
+        tgt,
         wl,
         shape,
         strategies.Stop(requests=requests, duration=duration, max_error_rate=max_error_rate),
@@ -82,6 +87,18 @@ def loadtest(
     )
     if write_costs is not None:
         _write_costs(write_costs, runs, stamp)
+
+
+def _check(tgt: Any, *, chat: bool) -> None:
+    """One 1-token request to each model before the run: a wrong URL, model or key stops the
+    command here, with the server's message (quantgate/cli/preflight.py)."""
+    from quantgate.cli.preflight import check_endpoint
+
+    def warn(message: str) -> None:
+        typer.secho(f"warning: {message}", fg="yellow", err=True)
+
+    for sent in tgt.models().values():
+        check_endpoint(tgt.url, sent, chat=chat, api_key=tgt.api_key, warn=warn)
 
 
 def _workload(

@@ -64,6 +64,17 @@ def start_mock(start: Callable[..., Process], name: str, **knobs: object) -> tup
     return f"http://127.0.0.1:{port}/v1", proc
 
 
+def external_profile(path: Path, *upstreams: str, served_model: str = "") -> Path:
+    """A profile of model `m` over running OpenAI servers, one variant each (a, b, ...; a is
+    the default), written to `path`."""
+    served = f", served_model: {served_model}" if served_model else ""
+    lines = ["model: m", "default_variant: a", "variants:"]
+    for name, url in zip("abcdefgh", upstreams, strict=False):
+        lines.append(f"  - name: {name}\n    engine: {{kind: external, url: '{url}'{served}}}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def start_gateway(start: Callable[..., Process], profile: Path) -> str:
     port = free_port()
     proc = start("gateway", quantgate("serve", "--profile", str(profile), "--port", str(port)))

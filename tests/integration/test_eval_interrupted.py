@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import start_mock
+from tests.integration.conftest import external_profile, start_mock
 from tests.integration.processes import Process, alive, quantgate
 
 pytestmark = pytest.mark.integration
@@ -37,11 +37,7 @@ def test_sigterm_stops_the_gateway_the_eval_started(
     processes: Callable[..., Process], tmp_path: Path
 ) -> None:
     mock, _ = start_mock(processes, "slow", ttft_ms=120_000)  # every answer hangs
-    profile = tmp_path / "p.yaml"
-    profile.write_text(
-        "model: m\ndefault_variant: a\nvariants:\n"
-        f"  - name: a\n    engine: {{kind: external, url: '{mock}', served_model: up-slow}}\n"
-    )
+    profile = external_profile(tmp_path / "p.yaml", mock, served_model="up-slow")
     argv = quantgate(
         "eval", "--profile", str(profile), "--tasks", "lambada", "--limit", "2",
         "--out", str(tmp_path / "runs"),

@@ -3,6 +3,9 @@ Retry-After arrive as the SDK's own errors, and no key reaches the log."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import openai
 import pytest
 
 from quantgate import keys
-from tests.integration.conftest import start_mock
+from tests.integration.conftest import external_profile, start_mock
 from tests.integration.processes import Process, free_port, quantgate
 
 pytestmark = pytest.mark.integration
@@ -20,12 +23,7 @@ pytestmark = pytest.mark.integration
 def test_keys_through_the_sdk(processes: Callable[..., Process], tmp_path: Path) -> None:
     first, _ = start_mock(processes, "a")
     second, _ = start_mock(processes, "b")
-    profile = tmp_path / "p.yaml"
-    profile.write_text(
-        "model: m\ndefault_variant: a\nvariants:\n"
-        f"  - name: a\n    engine: {{kind: external, url: '{first}'}}\n"
-        f"  - name: b\n    engine: {{kind: external, url: '{second}'}}\n"
-    )
+    profile = external_profile(tmp_path / "p.yaml", first, second)
     keys_file = tmp_path / "keys.json"
     team = keys.add(keys_file, "team", rpm=2, variants=("a",))
     ops = keys.add(keys_file, "ops", admin=True)
@@ -62,3 +60,53 @@ def test_keys_through_the_sdk(processes: Callable[..., Process], tmp_path: Path)
     assert team not in log and ops not in log and "qg-not-a-key" not in log  # ... never holds it
     stored = keys_file.read_text()
     assert team not in stored and ops not in stored  # only their hashes
+
+
+def test_eval_through_a_keyed_gateway_and_on_a_gateway_of_its_own(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    """`quantgate eval` sends --api-key to a running gateway (one without it stops before any
+    run is written), and a gateway it starts itself takes a key made for the run, whatever
+    keys the user made for their own gateway."""
+    upstream, _ = start_mock(processes, "ev")
+    profile = external_profile(tmp_path / "p.yaml", upstream)
+    keys_file = tmp_path / "keys.json"
+    secret = keys.add(keys_file, "ops")
+    stored = keys_file.read_bytes()
+    port = free_port()
+    gateway = processes(
+        "gateway-eval-keys",
+        quantgate("serve", "--profile", str(profile), "--port", str(port), "--workers", "1"),
+        {"QUANTGATE_KEYS_FILE": str(keys_file)},
+    )
+    gateway.wait_http(f"http://127.0.0.1:{port}/health")
+
+    def evaluate(out: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        argv = quantgate(
+            "eval", "--profile", str(profile), "--tasks", "lambada", "--limit", "1",
+            "--out", str(out), *args,
+        )  # fmt: skip
+        environ = {k: v for k, v in os.environ.items() if k != "QUANTGATE_API_KEY"}
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=300, env={**environ, **env}
+        )
+
+    def errors(out: Path) -> int:
+        (run,) = list(out.iterdir())
+        summary = json.loads((run / "summary.json").read_text())
+        assert not (run / "gateway-keys.json").exists()  # the run's key went with its gateway
+        count: int = summary["tasks"]["lambada"]["variants"]["a"]["errors"]
+        return count
+
+    running = ("--gateway", f"http://127.0.0.1:{port}/v1")
+    keyless = evaluate(tmp_path / "keyless", *running)
+    assert keyless.returncode == 2, keyless.stdout + keyless.stderr
+    assert "invalid_api_key" in keyless.stderr and "--api-key" in keyless.stderr
+    assert not (tmp_path / "keyless").exists()
+    keyed = evaluate(tmp_path / "keyed", *running, QUANTGATE_API_KEY=secret)
+    assert keyed.returncode == 0, keyed.stderr[-2000:]
+    assert errors(tmp_path / "keyed") == 0
+    own = evaluate(tmp_path / "own", QUANTGATE_KEYS_FILE=str(keys_file))
+    assert own.returncode == 0, own.stderr[-2000:]
+    assert errors(tmp_path / "own") == 0
+    assert keys_file.read_bytes() == stored  # the user's keys untouched

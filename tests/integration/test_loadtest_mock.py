@@ -86,6 +86,23 @@ def test_cli_writes_a_run_directory(processes: Callable[..., Process], tmp_path:
         assert (run / f"cdf_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_cli_a_wrong_url_or_model_stops_before_anything_is_sent_or_written(
+    processes: Callable[..., Process], tmp_path: Path
+) -> None:
+    url, mock = start_mock(processes, "wrong")
+    common = ("--requests", "3", "--out", str(tmp_path))
+    no_v1 = loadtest_cli("--target", url.removesuffix("/v1"), "--model", "up-wrong", *common)
+    assert no_v1.returncode == 2, no_v1.stdout + no_v1.stderr
+    assert f"ends in /v1: {url}?" in " ".join(no_v1.stderr.split())
+    unknown = loadtest_cli("--target", url, "--model", "up-other", *common)
+    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
+    assert "The model `up-other` does not exist" in unknown.stderr
+    assert list(tmp_path.iterdir()) == []  # no run directory, no table of dashes
+    mock.stop()  # nothing listening
+    refused = loadtest_cli("--target", url, "--model", "up-wrong", *common)
+    assert refused.returncode == 2 and "cannot reach" in refused.stderr, refused.stderr
+
+
 def test_poisson_schedule_is_open_loop(processes: Callable[..., Process]) -> None:
     url, _ = start_mock(processes, "open", ttft_ms=300, itl_ms=1)
     target = Target(url, "up-open", [])

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from quantgate import keys
-from tests.integration.conftest import start_mock
+from tests.integration.conftest import external_profile, start_mock
 from tests.integration.processes import Process, free_port, quantgate
 
 pytestmark = [
@@ -42,11 +42,7 @@ def test_two_gateways_on_one_redis_hold_a_key_to_its_limit(
         ],
     )
     mock, _ = start_mock(processes, "m")
-    profile = tmp_path / "p.yaml"
-    profile.write_text(
-        "model: m\ndefault_variant: a\nvariants:\n"
-        f"  - name: a\n    engine: {{kind: external, url: '{mock}'}}\n"
-    )
+    profile = external_profile(tmp_path / "p.yaml", mock)
     keys_file = tmp_path / "keys.json"
     secret = keys.add(keys_file, "team", rpm=RPM)
     env = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -200,3 +201,19 @@ async def test_sweep_keeps_the_slos_for_goodput() -> None:
     )
     assert [name for name, _, _ in runs][:2] == ["synchronous", "throughput"]
     assert all(s["m"].goodput is not None for _, _, s in runs)
+
+
+def test_cdf_plots_of_a_run_where_nothing_completed_are_drawn_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    import warnings
+
+    from loadtest.report import plot_cdfs
+
+    failed = [result(0.0, [], 0.1, None, status="errored", error="http_503")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warned: no artists with labels in legend
+        written = plot_cdfs(tmp_path, failed)
+    assert [p.name for p in written] == ["cdf_ttft.png", "cdf_tpot.png", "cdf_e2e.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
