@@ -6,21 +6,26 @@ each vLLM variant becomes a Deployment and a Service of its own (`<variant>-engi
 `quantgate serve` would pass: gateway/engines/vllm.py `serve_args`), on a GPU, its weights read
 from a volume; in the gateway's profile that variant becomes an external engine at the
 Service's URL. Other variants stay as they are: external ones are someone else's, llama.cpp
-ones run in the gateway's pod (as in the CPU demo). Pure: it returns data; the CLI writes it.
+ones run in the gateway's pod (as in the CPU demo). A variant's chat template (a file beside
+the profile) travels in a ConfigMap the overlay generates, mounted where its flag points.
+Pure but for reading those templates: it returns data; the CLI writes it.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gateway.engines.vllm import flags, serve_args
+from quantgate.errors import ConfigError
 from quantgate.profile import Profile, VllmEngine
 
 PORT = 8000
 MODELS = PurePosixPath("/models")  # where an engine pod mounts the weights
+TEMPLATES = PurePosixPath("/chat-templates")  # and the chat templates
+TEMPLATES_MAP = "quantgate-chat-templates"  # their ConfigMap, which the overlay generates
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Rendered:
     engines: list[dict[str, Any]]  # Deployments and Services, in order
     profile: dict[str, Any]  # the gateway's profile (YAML data)
     notes: list[str]  # what the user must provide (weights on the volume, ...)
+    templates: dict[str, str] = field(default_factory=dict)  # file name -> the chat template
 
 
 def model_path(profile: Profile, artifact: str) -> PurePosixPath:
@@ -47,10 +53,13 @@ def render(
     vllm_image: str,
     models_claim: str,
     gpus: int = 1,
+    base_dir: Path | None = None,
 ) -> Rendered:
-    """`raw` is the profile's YAML data (`profile` parsed from it)."""
+    """`raw` is the profile's YAML data (`profile` parsed from it); `base_dir` its folder,
+    which relative chat templates are read from."""
     engines: list[dict[str, Any]] = []
     notes: list[str] = []
+    templates: dict[str, str] = {}
     gateway_profile = copy.deepcopy(raw)
     by_name = {v["name"]: v for v in gateway_profile["variants"]}
     for variant in profile.variants:
@@ -58,8 +67,17 @@ def render(
             continue
         name = f"{variant.name}-engine"
         path = model_path(profile, variant.engine.artifact)
-        args = [f"--model={path}", f"--port={PORT}", *flags(serve_args(variant))]
-        engines += [_deployment(name, vllm_image, args, models_claim, gpus), _service(name)]
+        served = serve_args(variant, base_dir)
+        if "chat-template" in served:  # read here, mounted there
+            local = Path(served["chat-template"])
+            text = local.read_text()
+            if templates.setdefault(local.name, text) != text:
+                raise ConfigError(f"two different chat templates are named {local.name}")
+            served["chat-template"] = str(TEMPLATES / local.name)
+        args = [f"--model={path}", f"--port={PORT}", *flags(served)]
+        templated = "chat-template" in served
+        deployment = _deployment(name, vllm_image, args, models_claim, gpus, templated)
+        engines += [deployment, _service(name)]
         by_name[variant.name]["engine"] = {
             "kind": "external",
             "url": f"http://{name}:{PORT}/v1",
@@ -82,17 +100,30 @@ def render(
         gateway_profile["artifacts"] = kept
     else:
         gateway_profile.pop("artifacts", None)
-    return Rendered(engines, gateway_profile, notes)
+    return Rendered(engines, gateway_profile, notes, templates)
 
 
 def _labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "engine"}
 
 
-def _deployment(name: str, image: str, args: list[str], claim: str, gpus: int) -> dict[str, Any]:
+def _deployment(
+    name: str, image: str, args: list[str], claim: str, gpus: int, templated: bool = False
+) -> dict[str, Any]:
     def probe(**more: int) -> dict[str, Any]:  # a fresh dict each (no YAML anchors)
         return {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, **more}
 
+    mounts: list[dict[str, Any]] = [
+        {"name": "models", "mountPath": str(MODELS), "readOnly": True},
+        {"name": "shm", "mountPath": "/dev/shm"},
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "models", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}},
+        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+    ]
+    if templated:
+        mounts.append({"name": "chat-templates", "mountPath": str(TEMPLATES), "readOnly": True})
+        volumes.append({"name": "chat-templates", "configMap": {"name": TEMPLATES_MAP}})
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -119,19 +150,10 @@ def _deployment(name: str, image: str, args: list[str], claim: str, gpus: int) -
                             "readinessProbe": probe(),
                             "startupProbe": probe(failureThreshold=90),
                             "resources": {"limits": {"nvidia.com/gpu": gpus}},
-                            "volumeMounts": [
-                                {"name": "models", "mountPath": str(MODELS), "readOnly": True},
-                                {"name": "shm", "mountPath": "/dev/shm"},
-                            ],
+                            "volumeMounts": mounts,
                         }
                     ],
-                    "volumes": [
-                        {
-                            "name": "models",
-                            "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
-                        },
-                        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
-                    ],
+                    "volumes": volumes,
                 },
             },
         },

@@ -33,7 +33,7 @@ def render_command(
     engines at their Services). Then: `kubectl apply -k OUT`."""
     import yaml
 
-    from gateway.engines.kubernetes import render
+    from gateway.engines.kubernetes import TEMPLATES_MAP, render
     from quantgate.errors import ConfigError
     from quantgate.profile import load_profile
 
@@ -41,7 +41,14 @@ def render_command(
         raise ConfigError(f"{base} is not a Kustomize base: run from a checkout or pass --base")
     profile = load_profile(profile_path)
     raw = yaml.safe_load(profile_path.read_text())
-    done = render(profile, raw, vllm_image=vllm_image, models_claim=models_claim, gpus=gpus)
+    done = render(
+        profile,
+        raw,
+        vllm_image=vllm_image,
+        models_claim=models_claim,
+        gpus=gpus,
+        base_dir=profile_path.parent,
+    )
     out.mkdir(parents=True, exist_ok=True)
     header = f"# Written by `quantgate deploy render` from {profile_path.name}: edit that.\n"
     kustomization: dict[str, Any] = {
@@ -57,6 +64,12 @@ def render_command(
         kustomization["resources"].append("engines.yaml")
         text = "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in done.engines)
         (out / "engines.yaml").write_text(header + text)
+    if done.templates:  # the engines' chat templates, in a ConfigMap of their own
+        (out / "chat-templates").mkdir(exist_ok=True)
+        for name, text in done.templates.items():
+            (out / "chat-templates" / name).write_text(text)
+        files = [f"chat-templates/{name}" for name in sorted(done.templates)]
+        kustomization["configMapGenerator"].append({"name": TEMPLATES_MAP, "files": files})
     if gateway_image != GATEWAY_IMAGE:
         image, _, tag = (
             gateway_image.rpartition(":") if ":" in gateway_image else (gateway_image, "", "latest")

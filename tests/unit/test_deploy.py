@@ -113,3 +113,44 @@ def test_llamacpp_variants_stay_with_the_gateway() -> None:
     done = render(load_profile(path), raw, vllm_image="vllm:test", models_claim="models")
     assert done.engines == [] and done.notes == []
     assert done.profile == raw  # the gateway's pod starts them, as `make demo` does
+
+
+@kubectl
+def test_a_chat_template_travels_to_the_engine_pods_in_a_config_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vLLM demo names its template relative to the profile: rendered from another
+    folder, every engine pod mounts it from a generated ConfigMap and its flag points there
+    (not at a path on the machine that rendered it)."""
+    profile = REPO / "profiles" / "demo-vllm-cpu.yaml"
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "overlay"
+    result = CliRunner().invoke(
+        app, ["deploy", "render", str(profile), "-o", str(out), "--base", str(K8S / "base")]
+    )
+    assert result.exit_code == 0, result.output
+    docs = built(out)
+    for doc in docs:
+        kubernetes_validate.validate(doc, VERSION, strict=True)
+    (templates,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap"
+        and d["metadata"]["name"].startswith("quantgate-chat-templates-")
+    ]
+    shipped = (REPO / "profiles" / "templates" / "gemma-turns.jinja").read_text()
+    assert templates["data"] == {"gemma-turns.jinja": shipped}
+    engines = [
+        d["spec"]["template"]["spec"]
+        for d in docs
+        if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-engine")
+    ]
+    assert len(engines) == 4
+    for pod in engines:
+        (container,) = pod["containers"]
+        args = container["args"]
+        assert args[args.index("--chat-template") + 1] == "/chat-templates/gemma-turns.jinja"
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["chat-templates"]["configMap"]["name"] == templates["metadata"]["name"]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts["chat-templates"] == "/chat-templates"
