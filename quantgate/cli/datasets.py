@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Benchmark data for the eval suite.", no_args_is_help=True)
+from quantgate.cli import commands
+
+app = commands(help="Benchmark data for the eval suite.")
 
 
 @app.command("fetch")

@@ -8,7 +8,9 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(help="Kubernetes manifests for a profile (docs/deploy.md).", no_args_is_help=True)
+from quantgate.cli import commands
+
+app = commands(help="Kubernetes manifests for a profile (docs/deploy.md).")
 
 GATEWAY_IMAGE = "quantgate:gateway"  # the name deploy/k8s/base uses
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(
-    help="API keys for the gateway (stored hashed; a running gateway picks changes up).",
-    no_args_is_help=True,
-)
+from quantgate.cli import commands
+
+app = commands(help="API keys for the gateway (stored hashed; a running gateway picks changes up).")
 FILE = typer.Option(
     None,
     "--file",

@@ -8,6 +8,7 @@ import typer
 
 from quantgate.cli import (
     build,
+    commands,
     datasets,
     deploy,
     derive,
@@ -21,10 +22,9 @@ from quantgate.cli import (
 )
 from quantgate.errors import BuildError, ConfigError, EngineError
 
-app = typer.Typer(
+app = commands(
     name="quantgate",
     help="Quantization-aware OpenAI-compatible LLM gateway.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )

@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from quantgate.cli import commands
 from quantgate.profile import Profile, load_profile
 
-app = typer.Typer(help="Inspect and validate profiles.", no_args_is_help=True)
+app = commands(help="Inspect and validate profiles.")
 
 
 @app.command("check")
