@@ -142,6 +142,23 @@ def cut_note(config: dict[str, Any]) -> str:
     )
 
 
+def error_digest(rows: list[Row], most: int = 3) -> list[str]:
+    """The commonest errors of a run, each with its count and where it happened (the table
+    only counts them): [] when nothing failed."""
+    from collections import Counter
+
+    failed = [r for r in rows if r.score is None and r.error and not r.extra.get("skipped")]
+    kinds = Counter(r.error for r in failed)
+    lines = []
+    for error, count in kinds.most_common(most):
+        where = sorted({f"{r.variant}/{r.task}" for r in failed if r.error == error})
+        shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+        lines.append(f"{count} x {error} ({shown})")
+    if len(kinds) > most:
+        lines.append(f"... and {len(kinds) - most} other errors: samples.jsonl has each one")
+    return lines
+
+
 def markdown(
     config: dict[str, Any], summary: dict[str, Any], plots: list[Path], run_dir: Path
 ) -> str:

@@ -327,7 +327,7 @@ def _run_lm_eval(plan: Plan, targets: list[Any], limit: int, api_key: str | None
 
 def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[Any]) -> None:
     """The run directory (config, samples, summary, report) and the table on the terminal."""
-    from evalsuite.report import cut_note, write_run
+    from evalsuite.report import cut_note, error_digest, write_run
     from evalsuite.summary import summarize
 
     config = {
@@ -346,6 +346,10 @@ def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[
     summary = summarize(rows, plan.reference)
     write_run(plan.run_dir, config, rows, summary)
     _print(summary)
+    if errors := error_digest(rows):
+        typer.secho("errors (asked again on --resume):", fg="yellow")
+        for line in errors:
+            typer.echo(f"  {line}")
     if note := cut_note(config):
         typer.echo(note)
     typer.echo(

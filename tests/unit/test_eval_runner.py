@@ -12,11 +12,11 @@ import pytest
 
 from evalsuite.client import Endpoint, parse_reply
 from evalsuite.derive import read_run
-from evalsuite.report import write_run
+from evalsuite.report import error_digest, write_run
 from evalsuite.runner import Target, run_eval
 from evalsuite.summary import summarize
 from evalsuite.tasks import TASKS, select
-from evalsuite.types import Context, Request
+from evalsuite.types import Context, Request, Row
 from quantgate.data import data_dir
 from quantgate.errors import ConfigError
 from quantgate.vocabulary import TASKS as TASKS_VOCAB
@@ -110,6 +110,11 @@ def test_errors_are_rows_without_a_score_and_are_retried(tmp_path: Path) -> None
     assert len(fake.calls) == 12  # failures are not cached
     summary = summarize(rows, "broken")
     assert summary["tasks"]["arc_easy"]["variants"]["broken"]["errors"] == 6
+    more = run(fake, tmp_path / "more", "broken", "good", tasks="arc_easy,mmlu")
+    assert error_digest(more) == [
+        '12 x HTTP 500: {"error":{"message":"boom"}} (broken/arc_easy, broken/mmlu)'
+    ]
+    assert error_digest([r for r in more if r.variant == "good"]) == []
 
 
 def test_summary_normalizes_to_the_reference_and_the_report_is_written(tmp_path: Path) -> None:
@@ -250,3 +255,21 @@ def test_max_tokens_cuts_every_longer_reply_and_derive_refuses_the_run(tmp_path:
     write_run(tmp_path / "full", {**config, "max_tokens": None}, rows, summarize(rows, "good"))
     assert "cut at" not in (tmp_path / "full" / "report.md").read_text()
     assert len(read_run(tmp_path / "full")[1]) == 12
+
+
+def test_the_error_digest_names_the_commonest_and_counts_the_rest() -> None:
+    def failed(variant: str, task: str, error: str, **extra: Any) -> Row:
+        return Row(
+            task=task, route_task="general", variant=variant, sample="s", error=error, extra=extra
+        )
+
+    rows = [failed(f"v{i}", "lambada", "timeout") for i in range(6)]
+    rows += [failed("v0", "mmlu", "HTTP 503"), failed("v0", "gsm8k", "HTTP 503")]
+    rows += [failed("v0", "arc_easy", e) for e in ("a", "b", "c")]
+    rows += [failed("v0", "longeval_lines", "too long", skipped=True)]  # skipped: not an error
+    assert error_digest(rows) == [
+        "6 x timeout (v0/lambada, v1/lambada, v2/lambada, v3/lambada and 2 more)",
+        "2 x HTTP 503 (v0/gsm8k, v0/mmlu)",
+        "1 x a (v0/arc_easy)",
+        "... and 2 other errors: samples.jsonl has each one",
+    ]
