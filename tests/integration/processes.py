@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -86,6 +87,26 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+T = TypeVar("T")
+
+
+def wait_until(
+    read: Callable[[], T],
+    done: Callable[[T], object] = bool,
+    *,
+    seconds: float,
+    what: str,
+    every: float = 0.2,
+) -> T:
+    """Read until `done(value)` holds, and return that value. A hang guard, never a timing
+    assertion: after `seconds` an AssertionError names `what` and the last value read."""
+    deadline = time.monotonic() + seconds
+    while not done(value := read()):
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what} (last read {value!r})"
+        time.sleep(every)
+    return value
 
 
 def quantgate(*args: str) -> list[str]:

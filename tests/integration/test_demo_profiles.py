@@ -26,7 +26,7 @@ import yaml
 
 from quantgate.vocabulary import TOLERANCE_HEADER
 from tests.integration.demos import MODEL, REPO, RESTART_TEST_TIMEOUT, Demo, client_for
-from tests.integration.processes import quantgate
+from tests.integration.processes import quantgate, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -149,13 +149,30 @@ def test_lowest_bit_variant_differs_from_reference(demo: tuple[Demo, str]) -> No
     assert reference != low, f"{spec.lowest} answered exactly like {spec.reference}: {low}"
 
 
+def state(base: str, variant: str) -> dict[str, Any]:
+    """The variant's engine as /ready reports it: pid, state, restarts, ..."""
+    found: dict[str, Any] = httpx.get(base + "/ready").json()["engines"][variant]
+    return found
+
+
+def restarted(base: str, variant: str, pid: int, seconds: float) -> None:
+    """Wait for the variant's engine to be healthy again on a PID other than `pid`."""
+    wait_until(
+        lambda: state(base, variant),
+        lambda now: now["state"] == "healthy" and now["pid"] != pid,
+        seconds=seconds,
+        what=f"{variant} restarted and readmitted",
+        every=1.0,
+    )
+
+
 @pytest.mark.timeout(RESTART_TEST_TIMEOUT)
 def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo, str]) -> None:
     spec, base = demo
     client = client_for(base)
     body = {"model": MODEL, "prompt": "2 + 3 =", "max_tokens": 2}
     default = httpx.post(base + "/v1/route", json=body).json()["chosen"]  # what it would take
-    pid = httpx.get(base + "/ready").json()["engines"][default]["pid"]
+    pid = state(base, default)["pid"]
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + spec.restart_timeout
     served_by: list[str] = []
@@ -177,13 +194,13 @@ def test_killed_engine_is_restarted_and_never_hangs_the_gateway(demo: tuple[Demo
                 routes.append(raw.headers["x-quantgate-route"])
         except openai.InternalServerError as exc:  # a clean 503 is acceptable, a hang is not
             assert exc.status_code == 503
-        state = httpx.get(base + "/ready").json()["engines"][default]
-        if state["state"] == "healthy" and state["pid"] != pid:
+        now = state(base, default)
+        if now["state"] == "healthy" and now["pid"] != pid:
             break
         time.sleep(1)
     else:
-        pytest.fail(f"{default} was not restarted within {spec.restart_timeout} s: {state}")
-    assert state["restarts"] >= 1
+        pytest.fail(f"{default} was not restarted within {spec.restart_timeout} s: {now}")
+    assert now["restarts"] >= 1
     assert any(v != default for v in served_by), "no request was served while it was down"
     # once the supervisor knows, the router skips it and says so
     assert any(f"{default} unhealthy" in r for r in routes), routes
@@ -212,7 +229,7 @@ def test_kill_under_load_loses_no_request_that_had_not_started(demo: tuple[Demo,
     order = route.json()["order"]
     assert len(order) >= 2, order
     victim = order[0]
-    pid = httpx.get(base + "/ready").json()["engines"][victim]["pid"]
+    pid = state(base, victim)["pid"]
     outcomes: list[str] = []
 
     def ask() -> None:
@@ -243,13 +260,7 @@ def test_kill_under_load_loses_no_request_that_had_not_started(demo: tuple[Demo,
     assert len(answered) == 5, outcomes  # no request that had not started was lost
     streamed = [o for o in outcomes if o.startswith("stream:")]
     assert streamed in (["stream:error"], ["stream:length"], ["stream:stop"]), streamed
-    deadline = time.monotonic() + spec.restart_timeout
-    while True:
-        state = httpx.get(base + "/ready").json()["engines"][victim]
-        if state["state"] == "healthy" and state["pid"] != pid:
-            break
-        assert time.monotonic() < deadline, f"{victim} not readmitted: {state}"
-        time.sleep(1)
+    restarted(base, victim, pid, spec.restart_timeout)
     pinned = client.completions.create(**{**body, "model": f"{MODEL}@{victim}"}, max_tokens=2)
     assert pinned.choices[0].finish_reason is not None
 
@@ -266,7 +277,7 @@ def test_a_stopped_engine_is_skipped_within_seconds_and_restarted(
     client = client_for(base)
     body = {"model": MODEL, "prompt": "2 + 3 =", "max_tokens": 2}
     chosen = httpx.post(base + "/v1/route", json=body).json()["chosen"]
-    pid = httpx.get(base + "/ready").json()["engines"][chosen]["pid"]
+    pid = state(base, chosen)["pid"]
     os.kill(pid, signal.SIGSTOP)
     try:
 
@@ -277,21 +288,15 @@ def test_a_stopped_engine_is_skipped_within_seconds_and_restarted(
         waiting = threading.Thread(target=stuck)
         waiting.start()
         stopped = time.monotonic()
-        while httpx.get(base + "/ready").json()["engines"][chosen]["state"] == "healthy":
-            # a guard against hanging, not the target (docs/reliability.md has the figure)
-            assert time.monotonic() - stopped < 120, "a stopped engine still counts as healthy"
-            time.sleep(0.5)
+        wait_until(  # docs/reliability.md has the figure
+            lambda: state(base, chosen)["state"], lambda now: now != "healthy", seconds=120,
+            what="a stopped engine marked unhealthy", every=0.5,
+        )  # fmt: skip
         detected = time.monotonic() - stopped
         raw = client.completions.with_raw_response.create(**body, temperature=0, timeout=60)
         assert raw.headers["x-quantgate-variant"] != chosen  # not queued behind the stopped one
         assert chosen in raw.headers.get("x-quantgate-skipped", "")
-        deadline = time.monotonic() + 120
-        while True:
-            state = httpx.get(base + "/ready").json()["engines"][chosen]
-            if state["state"] == "healthy" and state["pid"] != pid:
-                break
-            assert time.monotonic() < deadline, f"not restarted: {state}"
-            time.sleep(1)
+        restarted(base, chosen, pid, 120)
         waiting.join(120)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -367,27 +372,24 @@ def test_vllm_engines_report_their_load_to_routing(demo: tuple[Demo, str]) -> No
         reply: dict[str, dict[str, float]] = httpx.get(base + "/ready", timeout=30).json()["load"]
         return reply
 
-    def wait_for(check: Callable[[dict[str, dict[str, float]]], bool]) -> None:
-        deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
-        while not check(seen := load()):
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.2)
+    def wait_for(check: Callable[[dict[str, dict[str, float]]], bool], what: str) -> None:
+        wait_until(load, check, seconds=60, what=what)
 
     if not vllm:
         assert load() == {}  # llama-cpp-python's server has no /metrics
         return
-    wait_for(lambda seen: set(seen) == vllm)
+    wait_for(lambda seen: set(seen) == vllm, "every vLLM engine's load read")
     # idle first: a reading is up to QUANTGATE_LOAD_INTERVAL (1 s) old, and the test before
     # may have just finished a request on the reference (a CI run read running 1 here, 1 s
     # after the kill test's last request, which had taken 1.1 s)
-    wait_for(lambda seen: seen[spec.reference] == {"running": 0.0, "waiting": 0.0})
+    wait_for(lambda seen: seen[spec.reference] == {"running": 0.0, "waiting": 0.0}, "idle")
     stream = client_for(base).completions.create(
         model=f"{MODEL}@{spec.reference}", prompt=PROMPTS[3], max_tokens=400, stream=True
     )
     with stream:
         next(iter(stream))  # generating now
-        wait_for(lambda seen: seen[spec.reference]["running"] >= 1)
-    wait_for(lambda seen: seen[spec.reference]["running"] == 0)
+        wait_for(lambda seen: seen[spec.reference]["running"] >= 1, "the stream counted")
+    wait_for(lambda seen: seen[spec.reference]["running"] == 0, "the stream's end counted")
 
 
 def test_routing_on_real_engines(demo: tuple[Demo, str]) -> None:
@@ -617,7 +619,7 @@ def test_a_request_whose_client_left_stops_generating(demo: tuple[Demo, str]) ->
     variant = spec.reference
     if spec.data["variants"][0]["engine"]["kind"] != "llamacpp":
         pytest.skip("vLLM aborts the request of a client that left itself")
-    log = Path(httpx.get(base + "/ready").json()["engines"][variant]["log"])
+    log = Path(state(base, variant)["log"])
     never_ends = {"1": -100, "106": -100}  # <eos> and <end_of_turn>: the 1500 tokens it asks
 
     def stopped() -> list[int]:
@@ -625,11 +627,8 @@ def test_a_request_whose_client_left_stops_generating(demo: tuple[Demo, str]) ->
         return [int(n) for n in found]
 
     def wait_for_another(seen: int) -> int:
-        deadline = time.monotonic() + 120
-        while len(stopped()) == seen:
-            assert time.monotonic() < deadline, f"no stop in {log}"
-            time.sleep(0.2)
-        return stopped()[-1]
+        found = wait_until(stopped, lambda f: len(f) > seen, seconds=120, what=f"a stop in {log}")
+        return found[-1]
 
     impatient = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0, timeout=2)
     ask: dict[str, Any] = {

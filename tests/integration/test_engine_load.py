@@ -3,7 +3,6 @@ is what both route on, so a replica with no requests of its own still routes aro
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +13,7 @@ import openai
 import pytest
 
 from tests.integration.conftest import start_mock
-from tests.integration.processes import Process, free_port, quantgate
+from tests.integration.processes import Process, free_port, quantgate, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -67,11 +66,7 @@ variants:
         return body["load"]
 
     def wait_for(check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        deadline = time.monotonic() + 30  # a hang guard, not a timing assertion
-        while not check(seen := load(second)):
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.1)
-        return seen
+        return wait_until(lambda: load(second), check, seconds=30, what="a load reading", every=0.1)
 
     def queued(seen: dict[str, Any]) -> float:
         """Requests waiting at w4's engine, by a reading replica 2 holds fresh (a reading older

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import openai
 import pytest
 
 from tests.integration.conftest import start_gateway, start_mock
-from tests.integration.processes import Process, free_port
+from tests.integration.processes import Process, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -138,12 +137,13 @@ def test_prometheus_sees_each_variant_during_a_burst(stack: dict) -> None:
         )
     with pytest.raises(openai.NotFoundError):
         client.completions.create(model="other", prompt="x")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        requests = by_variant(promql(stack, "sum by (variant) (quantgate_requests_total)"))
-        if requests.get("ref") == 12 and requests.get("w4") == 12:
-            break
-        time.sleep(0.5)
+    requests = wait_until(
+        lambda: by_variant(promql(stack, "sum by (variant) (quantgate_requests_total)")),
+        lambda seen: seen.get("ref") == 12 and seen.get("w4") == 12,
+        seconds=30,
+        what="every request scraped",
+        every=0.5,
+    )
     assert requests == {"ref": 12.0, "w4": 12.0, "none": 1.0}
     ttft = by_variant(
         promql(

@@ -17,7 +17,7 @@ import pytest
 from gateway.engines.base import LaunchSpec
 from gateway.engines.supervisor import State, Supervisor, SupervisorSettings
 from quantgate.errors import EngineError
-from tests.integration.processes import Process, alive, free_port
+from tests.integration.processes import Process, alive, free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -150,11 +150,8 @@ def test_stop_kills_the_children_a_dead_leader_left(tmp_path: Path) -> None:
     child = int(pid_file.read_text())
     assert alive(child)
     engine.stop()
-    deadline = time.monotonic() + 10
-    while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
     # not alive: a zombie (killed, its reaping left to init, its parent being dead) has exited
-    assert not alive(child)
+    wait_until(lambda: alive(child), lambda up: not up, seconds=10, what="the child killed")
 
 
 def busy_engine(port: int) -> tuple[LaunchSpec, int]:
@@ -307,12 +304,13 @@ def test_a_killed_supervisor_leaves_no_engine_behind(tmp_path: Path) -> None:
         proc.wait(10)
         time.sleep(1)
         assert alive(leader)  # the death signal (SIGTERM) was ignored: only the reaper helps
-        deadline = time.monotonic() + 30
         # the reaper exits after its SIGKILL: a moment after the engine's group is gone
-        while any(map(alive, (leader, child, reaper))) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not alive(leader) and not alive(child)
-        assert not alive(reaper)
+        wait_until(
+            lambda: {"leader": alive(leader), "child": alive(child), "reaper": alive(reaper)},
+            lambda up: not any(up.values()),
+            seconds=30,
+            what="the engine's leader and child killed, and the reaper gone",
+        )
     finally:
         proc.kill()
         for pid in [int(p) for p in pids.read_text().split()] if pids.exists() else []:

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +16,7 @@ import openai
 import pytest
 
 from tests.integration.conftest import start_mock
-from tests.integration.processes import Process, alive, free_port, quantgate
+from tests.integration.processes import Process, alive, free_port, quantgate, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -67,14 +66,6 @@ def ask(base: str, model: str) -> str | None:
     return reply.choices[0].finish_reason
 
 
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds  # a hang guard, not a timing assertion
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s: {what}")
-        time.sleep(0.2)
-
-
 def engine(base: str) -> dict[str, object]:
     found: dict[str, object] = httpx.get(base + "/ready", timeout=10).json()["engines"]["w4"]
     return found
@@ -89,7 +80,9 @@ def two_workers(processes: Callable[..., Process], profile: Path) -> tuple[Proce
     )
     base = f"http://127.0.0.1:{port}"
     gateway.wait_http(base + "/health", timeout=300)
-    wait_for(lambda: len(workers_of(gateway.pid)) == 2, 60, "two workers")
+    wait_until(
+        lambda: workers_of(gateway.pid), lambda w: len(w) == 2, seconds=60, what="two workers"
+    )
     return gateway, base, workers_of(gateway.pid)
 
 
@@ -134,31 +127,37 @@ def test_two_workers_serve_one_port_over_the_parents_engine(
     # at once or within moments, and never more
     counted = served()
     assert counted <= sent
-    wait_for(lambda: served() == sent, 10, f"{sent} requests counted by a scrape")
+    wait_until(served, lambda n: n == sent, seconds=10, what=f"{sent} requests counted by a scrape")
 
     # the engine has one supervisor, the parent: a kill is seen by the workers and repaired
     before = engine(base)
     assert before["state"] == "healthy" and before["restarts"] == 0
     os.kill(int(before["pid"]), signal.SIGKILL)  # type: ignore[call-overload]
-    wait_for(lambda: engine(base)["restarts"] == 1, 60, "the engine's restart seen")
-    wait_for(lambda: engine(base)["state"] == "healthy", 120, "the engine healthy again")
-    assert engine(base)["pid"] != before["pid"]
+    wait_until(lambda: engine(base), lambda e: e["restarts"] == 1, seconds=60, what="a restart")
+    after = wait_until(
+        lambda: engine(base), lambda e: e["state"] == "healthy", seconds=120, what="healthy again"
+    )
+    assert after["pid"] != before["pid"]
     assert ask(base, "tiny@w4") in ("stop", "length")
 
     # a worker that dies is replaced; the other serves meanwhile
     victim = min(workers)
     os.kill(victim, signal.SIGKILL)
     assert ask(base, "tiny@mock") in ("stop", "length")
-    wait_for(
-        lambda: len(workers_of(gateway.pid)) == 2 and victim not in workers_of(gateway.pid),
-        60,
-        "a replacement worker",
+    wait_until(
+        lambda: workers_of(gateway.pid),
+        lambda w: len(w) == 2 and victim not in w,
+        seconds=60,
+        what="a replacement worker",
     )
     assert ask(base, "tiny@w4") in ("stop", "length")
     pid = int(engine(base)["pid"])  # type: ignore[call-overload]
     gateway.stop(timeout=60)
     assert gateway.proc.returncode is not None
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the engine stopped with the gateway")
+    wait_until(
+        lambda: Path(f"/proc/{pid}").exists(), lambda running: not running, seconds=30,
+        what="the engine stopped with the gateway",
+    )  # fmt: skip
 
 
 def test_a_killed_parent_leaves_no_worker_and_no_engine(
@@ -178,8 +177,11 @@ def test_a_killed_parent_leaves_no_worker_and_no_engine(
     os.kill(gateway.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
     gateway.proc.wait(10)
     try:
-        wait_for(lambda: not any(alive(w) for w in workers), 60, "the workers gone")
-        wait_for(lambda: not alive(pid), 60, "the engine reaped")
+        wait_until(
+            lambda: [w for w in workers if alive(w)], lambda left: not left, seconds=60,
+            what="the workers gone",
+        )  # fmt: skip
+        wait_until(lambda: alive(pid), lambda up: not up, seconds=60, what="the engine reaped")
         with pytest.raises(httpx.ConnectError):  # nobody listens on the port any more
             httpx.get(base + "/health", timeout=5)
     finally:  # the fixture stops a process group only while its leader runs
