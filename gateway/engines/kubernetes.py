@@ -68,14 +68,14 @@ def render(
         name = f"{variant.name}-engine"
         path = model_path(profile, variant.engine.artifact)
         served = serve_args(variant, base_dir)
-        if "chat-template" in served:  # read here, mounted there
+        templated = "chat-template" in served
+        if templated:  # read here, mounted there
             local = Path(served["chat-template"])
             text = local.read_text()
             if templates.setdefault(local.name, text) != text:
                 raise ConfigError(f"two different chat templates are named {local.name}")
             served["chat-template"] = str(TEMPLATES / local.name)
         args = [f"--model={path}", f"--port={PORT}", *flags(served)]
-        templated = "chat-template" in served
         deployment = _deployment(name, vllm_image, args, models_claim, gpus, templated)
         engines += [deployment, _service(name)]
         by_name[variant.name]["engine"] = {

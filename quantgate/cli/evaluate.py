@@ -173,15 +173,12 @@ def _check(plan: Plan, targets: list[Any], api_key: str | None) -> None:
     or key stops the command here, with the server's message (quantgate/cli/preflight.py)."""
     from quantgate.cli.preflight import check_endpoint
 
-    def warn(message: str) -> None:
-        typer.secho(f"warning: {message}", fg="yellow", err=True)
-
     for target in targets:
         url, model = str(target.endpoint.http.base_url), target.endpoint.model
-        check_endpoint(url, model, chat=plan.form == "chat", api_key=api_key, warn=warn)
+        check_endpoint(url, model, chat=plan.form == "chat", api_key=api_key)
     if plan.judge is not None:
         url, model = str(plan.judge.http.base_url), plan.judge.model
-        check_endpoint(url, model, chat=True, warn=warn)  # the judge is asked without a key
+        check_endpoint(url, model, chat=True)  # the judge is asked without a key
 
 
 def _plan(

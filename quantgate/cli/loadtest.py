@@ -94,11 +94,8 @@ def _check(tgt: Any, *, chat: bool) -> None:
     command here, with the server's message (quantgate/cli/preflight.py)."""
     from quantgate.cli.preflight import check_endpoint
 
-    def warn(message: str) -> None:
-        typer.secho(f"warning: {message}", fg="yellow", err=True)
-
     for sent in tgt.models().values():
-        check_endpoint(tgt.url, sent, chat=chat, api_key=tgt.api_key, warn=warn)
+        check_endpoint(tgt.url, sent, chat=chat, api_key=tgt.api_key)
 
 
 def _workload(

@@ -13,11 +13,16 @@ import json
 from collections.abc import Callable
 
 import httpx
+import typer
 
 from quantgate.errors import ConfigError
 
 TIMEOUT_S = 120.0  # a cold engine's first answer; slower is reported, not fatal
 KEY_HINT = "give the key with --api-key or QUANTGATE_API_KEY"
+
+
+def warning(message: str) -> None:
+    typer.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 def check_endpoint(
@@ -26,7 +31,7 @@ def check_endpoint(
     *,
     chat: bool = False,
     api_key: str | None = None,
-    warn: Callable[[str], None] = print,
+    warn: Callable[[str], None] = warning,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
     """Ask `model` at `base_url` (…/v1) for one token; raise ConfigError on a client mistake,
