@@ -71,26 +71,20 @@ async def run(s: Sample, ask: Ask, ctx: Context) -> Outcome:
     extra: dict[str, Any] = {"sentence_repetition": sentence, "token_repetition": token}
     score = 1 - max(sentence, token)
     if ctx.judge is not None:
-        ratings = [await _judge(s, turns, answers, n, ctx.judge) for n in range(len(turns))]
-        extra["ratings"] = ratings
+        judged = [await _judge(s, turns, answers, n, ctx.judge) for n in range(len(turns))]
+        extra["ratings"] = ratings = [_rating(reply) for reply in judged]
         valid = [r for r in ratings if r is not None]
         if not valid:
-            return Outcome(
-                None,
-                None,
-                "\n---\n".join(answers),
-                req.shown(),
-                latency,
-                "the judge gave no [[rating]]",
-                extra,
-            )
+            failed = next((r.error for r in judged if r.error), None)
+            error = f"the judge: {failed}" if failed else "the judge gave no [[rating]]"
+            text = "\n---\n".join(answers)
+            return Outcome(None, None, text, req.shown(), latency, error, extra)
         score = sum(valid) / len(valid) / 10
     return Outcome(score, answers, "\n---\n".join(answers), req.shown(), latency, extra=extra)
 
 
-async def _judge(
-    s: Sample, turns: list[str], answers: list[str], n: int, judge: Ask
-) -> float | None:
+async def _judge(s: Sample, turns: list[str], answers: list[str], n: int, judge: Ask) -> Reply:
+    """The judge's reply on turn `n` (its stored prompt for the category and turn)."""
     reference = s.target if s.meta["category"] in NEEDS_REFERENCE and s.target else None
     name = ("single-math-v1" if reference else "single-v1") + ("-multi-turn" if n else "")
     spec = s.meta["judges"][name]
@@ -105,9 +99,13 @@ async def _judge(
         "ref_answer_2": reference[-1] if reference else "",
     }
     prompt = spec["prompt_template"].format(**fields)
-    reply: Reply = await judge(
+    return await judge(
         Request(messages=(("system", spec["system_prompt"]), ("user", prompt)), max_tokens=512)
     )
+
+
+def _rating(reply: Reply) -> float | None:
+    """The [[N]] rating in a judge's reply, if it gave one."""
     found = re.search(r"\[\[(\d+(?:\.\d+)?)\]\]", reply.text or "")
     return float(found.group(1)) if found else None
 

@@ -75,6 +75,9 @@ def eval_command(
         "from the reference (0: none)",
     ),
     judge: str | None = typer.Option(None, help="URL#MODEL of a judge for MT-Bench ratings"),
+    judge_key: str | None = typer.Option(
+        None, envvar="QUANTGATE_JUDGE_KEY", help="the API key sent to --judge"
+    ),
     concurrency: int = typer.Option(1, help="requests in flight per variant"),
     data_dir: Path | None = typer.Option(
         None, help="folder like ../shared/datasets [env QUANTGATE_DATA_DIR]"
@@ -101,6 +104,7 @@ def eval_command(
         task_limit=task_limit or [],
         form=form,
         judge=judge,
+        judge_key=judge_key,
         data_dir=data_dir,
         run_dir=resume or out / time.strftime("%Y%m%d-%H%M%S"),
     )
@@ -147,6 +151,7 @@ class Plan:
     reference: str
     form: str
     judge: Any  # an evalsuite Endpoint, or None
+    judge_key: str | None = None
     endpoints: list[tuple[str, str, str]] = field(default_factory=list)  # name, url, model
     profile_path: Path | None = None
     # pinned targets: (variant, model, its context, whether it returns logprobs)
@@ -178,7 +183,7 @@ def _check(plan: Plan, targets: list[Any], api_key: str | None) -> None:
         check_endpoint(url, model, chat=plan.form == "chat", api_key=api_key)
     if plan.judge is not None:
         url, model = str(plan.judge.http.base_url), plan.judge.model
-        check_endpoint(url, model, chat=True)  # the judge is asked without a key
+        check_endpoint(url, model, chat=True, api_key=plan.judge_key, key_option="--judge-key")
 
 
 def _plan(
@@ -193,6 +198,7 @@ def _plan(
     task_limit: list[str],
     form: str,
     judge: str | None,
+    judge_key: str | None,
     data_dir: Path | None,
     run_dir: Path,
 ) -> Plan:
@@ -220,8 +226,11 @@ def _plan(
     judge_endpoint = None
     if judge:
         url, _, model = judge.partition("#")
-        judge_endpoint = Endpoint(url, model or "judge")
+        judge_endpoint = Endpoint(url, model or "judge", api_key=judge_key)
+    elif judge_key:
+        raise ConfigError("--judge-key needs --judge URL#MODEL")
     common: dict[str, Any] = {"tasks": chosen, "lm_eval": harness, "limits": limits}
+    common["judge_key"] = judge_key
     common["run_dir"] = run_dir
     common |= {"form": form, "data_dir": find_data(data_dir), "judge": judge_endpoint}
     if endpoint:

@@ -18,7 +18,7 @@ import typer
 from quantgate.errors import ConfigError
 
 TIMEOUT_S = 120.0  # a cold engine's first answer; slower is reported, not fatal
-KEY_HINT = "give the key with --api-key or QUANTGATE_API_KEY"
+KEY_OPTIONS = {"--api-key": "QUANTGATE_API_KEY", "--judge-key": "QUANTGATE_JUDGE_KEY"}
 
 
 def warning(message: str) -> None:
@@ -31,11 +31,12 @@ def check_endpoint(
     *,
     chat: bool = False,
     api_key: str | None = None,
+    key_option: str = "--api-key",
     warn: Callable[[str], None] = warning,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
-    """Ask `model` at `base_url` (…/v1) for one token; raise ConfigError on a client mistake,
-    `warn` when the server is busy, failing or slow."""
+    """Ask `model` at `base_url` (…/v1) for one token; raise ConfigError on a client mistake
+    (naming `key_option` on a 401/403), `warn` when the server is busy, failing or slow."""
     body: dict[str, object] = {"model": model, "max_tokens": 1, "temperature": 0}
     if chat:
         path, body["messages"] = "chat/completions", [{"role": "user", "content": "Hi"}]
@@ -62,7 +63,7 @@ def check_endpoint(
     if status == 404 and not base_url.endswith("/v1"):
         said += f" (an OpenAI base URL ends in /v1: {base_url}/v1?)"
     elif status in (401, 403):
-        said += f" ({KEY_HINT})"
+        said += f" (give the key with {key_option} or {KEY_OPTIONS[key_option]})"
     raise ConfigError(said)
 
 

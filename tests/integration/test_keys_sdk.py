@@ -106,6 +106,17 @@ def test_eval_through_a_keyed_gateway_and_on_a_gateway_of_its_own(
     keyed = evaluate(tmp_path / "keyed", *running, QUANTGATE_API_KEY=secret)
     assert keyed.returncode == 0, keyed.stderr[-2000:]
     assert errors(tmp_path / "keyed") == 0
+    # the keyed gateway as a judge too: asked with --judge-key, or the run stops at once
+    judged = ("--tasks", "mt_bench", "--form", "chat", "--judge", f"{running[1]}#m")
+    keyless = evaluate(tmp_path / "unjudged", *running, *judged, QUANTGATE_API_KEY=secret)
+    assert keyless.returncode == 2, keyless.stdout + keyless.stderr
+    assert "invalid_api_key" in keyless.stderr and "--judge-key" in keyless.stderr
+    env = {"QUANTGATE_API_KEY": secret, "QUANTGATE_JUDGE_KEY": secret}
+    keyed = evaluate(tmp_path / "judged", *running, *judged, **env)
+    assert keyed.returncode == 0, keyed.stderr[-2000:]
+    (run,) = list((tmp_path / "judged").iterdir())
+    (sample,) = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
+    assert sample["error"] == "the judge gave no [[rating]]"  # it answered: the mock rates not
     own = evaluate(tmp_path / "own", QUANTGATE_KEYS_FILE=str(keys_file))
     assert own.returncode == 0, own.stderr[-2000:]
     assert errors(tmp_path / "own") == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import anyio
 import pytest
 
 from evalsuite.scoring import (
@@ -19,6 +20,8 @@ from evalsuite.scoring import (
     token_repetition,
     yes_no,
 )
+from evalsuite.types import Context, Reply, Request
+from quantgate.data import data_dir
 
 
 @pytest.mark.parametrize(
@@ -137,3 +140,32 @@ def test_repetition_rates() -> None:
 def test_refusals() -> None:
     assert is_refusal("I'm sorry, but I cannot judge that.")
     assert not is_refusal("yes")
+
+
+@pytest.mark.parametrize(
+    ("judge_says", "score", "error"),
+    [
+        (Reply(text="Solid answer. Rating: [[8]]"), 0.8, None),
+        (Reply(text="I would rate it highly."), None, "the judge gave no [[rating]]"),
+        (Reply(error="HTTP 401: bad key"), None, "the judge: HTTP 401: bad key"),
+    ],
+)
+def test_mt_bench_scores_by_the_judges_rating_and_names_a_judge_that_failed(
+    judge_says: Reply, score: float | None, error: str | None
+) -> None:
+    from evalsuite.tasks import mt_bench
+
+    (sample,) = mt_bench.load(data_dir(), 1, 0)
+    judged: list[Request] = []
+
+    async def ask(request: Request) -> Reply:
+        return Reply(text="An answer that does not repeat itself.", latency_s=0.1)
+
+    async def judge(request: Request) -> Reply:
+        judged.append(request)
+        return judge_says
+
+    outcome = anyio.run(mt_bench.run, sample, ask, Context(form="chat", judge=judge))
+    assert (outcome.score, outcome.error) == (score, error)
+    assert len(judged) == len(sample.meta["turns"])  # each turn rated
+    assert judged[0].messages[0][0] == "system"

@@ -76,6 +76,8 @@ def test_a_missing_or_wrong_key_says_how_to_give_one(status: int) -> None:
     refused = answering(status, envelope("no key", "invalid_api_key"))
     with pytest.raises(ConfigError, match=r"HTTP \d+: no key \(invalid_api_key\) \(give the key"):
         check_endpoint("http://h/v1", "m", transport=refused)
+    with pytest.raises(ConfigError, match="with --judge-key or QUANTGATE_JUDGE_KEY"):
+        check_endpoint("http://h/v1", "m", key_option="--judge-key", transport=refused)
 
 
 def test_a_bad_request_is_a_config_error_with_the_body_when_it_is_not_an_envelope() -> None:
