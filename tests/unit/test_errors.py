@@ -272,12 +272,14 @@ async def test_upstream_client_error_passes_through(
 
 
 async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
-    r = await client.get("/v1/nothing")
+    r = await client.post("/v1/embeddings", json={"model": "m", "input": "hi"})
     assert r.status_code == 404
-    error_of(r)
+    error = error_of(r)
+    assert error["message"].startswith("Invalid URL (POST /v1/embeddings); served: POST /v1/chat")
+    assert error["type"] == "invalid_request_error"  # as OpenAI answers an unknown path
     r = await client.get("/v1/chat/completions")
     assert r.status_code == 405
-    error_of(r)
+    assert error_of(r)["message"] == "Method not allowed (GET /v1/chat/completions); allowed: POST"
 
 
 def test_a_long_number_is_found_wherever_a_digit_run_is() -> None:
