@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quantgate.errors import ConfigError
+
+PREFIX = "QUANTGATE_"
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QUANTGATE_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -60,5 +64,25 @@ class GatewaySettings(BaseSettings):
     workers: int | None = Field(
         None, ge=1, description="gateway processes (serve --workers); none: one per free core"
     )
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["json", "text"] = "json"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+def load_settings(**flags: Any) -> GatewaySettings:
+    """The settings from `flags` (command-line options; None: not given) over `QUANTGATE_*`
+    variables; a bad value is a ConfigError naming the flag or variable and the value."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return GatewaySettings(**given)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e["loc"] else "settings"
+            where = f"--{field.replace('_', '-')}" if field in given else PREFIX + field.upper()
+            problems.append(f"{where}={e['input']!r}: {e['msg']}")
+        raise ConfigError("bad settings:\n  " + "\n  ".join(problems)) from None

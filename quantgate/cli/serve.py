@@ -46,7 +46,7 @@ def serve(
     from gateway.engines.supervisor import Supervisor
     from gateway.routing.router import Router
     from gateway.routing.tokens import prompt_counter
-    from gateway.settings import GatewaySettings
+    from gateway.settings import load_settings
     from gateway.workers import default_workers, serve_workers, uvicorn_options
     from quantgate.cli.progress import build_progress
     from quantgate.locations import default_root
@@ -56,8 +56,7 @@ def serve(
     profile = load_profile(profile_path)
     _raise_open_files_limit()  # two sockets per relayed stream: 1000 streams pass 1024
     _exit_on_sigterm()  # until uvicorn takes the signal over: engines are stopped on the way out
-    given = {"host": host, "port": port, "workers": workers}
-    settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+    settings = load_settings(host=host, port=port, workers=workers)
     logs.configure(settings.log_level, settings.log_format)
     console = Console(stderr=True)
     _check_port(settings.host, settings.port)  # before minutes of building and engine starts

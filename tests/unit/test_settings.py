@@ -1,0 +1,42 @@
+"""The gateway's settings: flags over QUANTGATE_* variables, and a bad value named, not a
+traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.settings import load_settings
+from quantgate.cli.main import app
+from quantgate.errors import ConfigError
+
+
+def test_flags_override_variables_and_none_is_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUANTGATE_PORT", "9001")
+    monkeypatch.setenv("QUANTGATE_LOG_LEVEL", "DEBUG")
+    assert load_settings(port=None).port == 9001
+    assert load_settings(port=9002).port == 9002
+    assert load_settings().log_level == "debug"  # any case, as logging takes it
+
+
+def test_every_bad_value_is_named_with_its_flag_or_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUANTGATE_MAX_BODY_BYTES", "8MB")
+    monkeypatch.setenv("QUANTGATE_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(port=70000, host=None)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "bad settings:"
+    assert lines[1].startswith("  --port=70000: Input should be less than or equal to 65535")
+    assert lines[2].startswith("  QUANTGATE_MAX_BODY_BYTES='8MB': Input should be a valid integer")
+    assert lines[3].startswith("  QUANTGATE_LOG_LEVEL='verbose': Input should be 'critical'")
+
+
+def test_serve_stops_on_a_bad_setting_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUANTGATE_IDLE_TIMEOUT", "-1")
+    result = CliRunner().invoke(app, ["serve", "--port", "0"])
+    assert isinstance(result.exception, ConfigError)  # main() prints it and exits 2
+    assert "QUANTGATE_IDLE_TIMEOUT='-1': Input should be greater than 0" in str(result.exception)
