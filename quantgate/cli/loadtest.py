@@ -22,8 +22,8 @@ def loadtest(
     variants: str = typer.Option("", help="comma-separated variants, each run in turn"),
     reference: str | None = typer.Option(None, help="variant speedups are relative to"),
     workload: str = typer.Option("decode-heavy", help="prefill-heavy | decode-heavy | mixed"),
-    input_tokens: int | None = typer.Option(None, help="override the preset's input size"),
-    output_tokens: int | None = typer.Option(None, help="override the preset's output size"),
+    input_tokens: int | None = typer.Option(None, min=1, help="override the preset's input size"),
+    output_tokens: int | None = typer.Option(None, min=1, help="override the preset's output size"),
     chat: bool = typer.Option(False, help="chat completions instead of completions"),
     tokenizer: str = typer.Option("words", help="`words`, or `gguf:PATH` for exact prompts"),
     dataset: str | None = typer.Option(
@@ -33,12 +33,18 @@ def loadtest(
     strategy: str = typer.Option(
         "concurrent", help="concurrent | ramp-up | constant | poisson | sweep"
     ),
-    concurrency: int = typer.Option(1, help="streams (`concurrent`, `ramp-up`; sweep's max)"),
-    ramp: float = typer.Option(10.0, help="seconds over which `ramp-up` starts its streams"),
+    concurrency: int = typer.Option(
+        1, min=1, help="streams (`concurrent`, `ramp-up`; sweep's max)"
+    ),
+    ramp: float = typer.Option(
+        10.0, min=0.0, help="seconds over which `ramp-up` starts its streams"
+    ),
     rate: float = typer.Option(1.0, help="requests/s for `constant` and `poisson`"),
-    requests: int | None = typer.Option(None, help="stop after this many per variant"),
+    requests: int | None = typer.Option(None, min=1, help="stop after this many per variant"),
     duration: float | None = typer.Option(None, help="stop issuing after this many seconds"),
-    max_error_rate: float | None = typer.Option(None, help="stop when this share fails"),
+    max_error_rate: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="stop when this share fails"
+    ),
     stream: bool = typer.Option(True, help="stream (TTFT/ITL) or not (E2E only)"),
     slo_ttft: float | None = typer.Option(None, help="goodput SLO on TTFT, seconds"),
     slo_tpot: float | None = typer.Option(None, help="goodput SLO on TPOT, seconds"),
@@ -60,6 +66,11 @@ def loadtest(
 
     if requests is None and duration is None:
         raise ConfigError("give --requests or --duration (or both)")
+    given = {"--rate": rate, "--duration": duration, "--slo-ttft": slo_ttft, "--slo-tpot": slo_tpot}
+    if bad := [
+        f"{flag} {value:g}" for flag, value in given.items() if value is not None and value <= 0
+    ]:
+        raise ConfigError(f"{', '.join(bad)}: must be more than 0")
     wl = _workload(workload, chat, seed, input_tokens, output_tokens, dataset, data_dir)
     shape = _shape(strategy, concurrency=concurrency, ramp=ramp, rate=rate, seed=seed)
     count = gguf_counter(tokenizer[5:]) if tokenizer.startswith("gguf:") else word_counter

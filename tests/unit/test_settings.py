@@ -40,3 +40,32 @@ def test_serve_stops_on_a_bad_setting_before_anything_starts(
     result = CliRunner().invoke(app, ["serve", "--port", "0"])
     assert isinstance(result.exception, ConfigError)  # main() prints it and exits 2
     assert "QUANTGATE_IDLE_TIMEOUT='-1': Input should be greater than 0" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["loadtest", "--requests", "0"], "Invalid value for '--requests'"),
+        (
+            ["loadtest", "--requests", "3", "--concurrency", "0"],
+            "Invalid value for '--concurrency'",
+        ),
+        (["loadtest", "--requests", "3", "--max-error-rate", "2"], "'--max-error-rate'"),
+        (["loadtest", "--requests", "3", "--rate", "0"], "--rate 0: must be more than 0"),
+        (["loadtest", "--duration", "-3"], "--duration -3: must be more than 0"),
+        (["mock-server", "--ttft-ms", "-5"], "Invalid value for '--ttft-ms'"),
+        (["mock-server", "--fail-status", "200"], "Invalid value for '--fail-status'"),
+    ],
+)
+def test_out_of_range_options_stop_before_any_request(argv: list[str], said: str) -> None:
+    """Caught before the target is asked anything: the target below would refuse the
+    connection, which would be the error instead."""
+    target = ["--target", "http://127.0.0.1:9/v1", "--model", "m"] if argv[0] == "loadtest" else []
+    result = CliRunner().invoke(app, [*argv, *target])
+    if isinstance(result.exception, ConfigError):  # main() prints it and exits 2
+        message = str(result.exception)
+    else:  # a usage error: click printed it and exited 2
+        assert result.exit_code == 2
+        message = result.output
+    assert said in message, message
+    assert "cannot reach" not in message
