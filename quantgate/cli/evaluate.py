@@ -45,7 +45,7 @@ def eval_command(
         help="comma-separated lm-evaluation-harness tasks from evalsuite/lm_eval_tasks/, run "
         "through the same endpoints into the same run (quantgate_lambada, quantgate_arc_easy)",
     ),
-    limit: int = typer.Option(50, help="samples per task (0: all)"),
+    limit: int = typer.Option(50, min=0, help="samples per task (0: all)"),
     task_limit: list[str] | None = typer.Option(
         None, help="TASK=N: another sample count for one task (repeatable)"
     ),
@@ -78,7 +78,7 @@ def eval_command(
     judge_key: str | None = typer.Option(
         None, envvar="QUANTGATE_JUDGE_KEY", help="the API key sent to --judge"
     ),
-    concurrency: int = typer.Option(1, help="requests in flight per variant"),
+    concurrency: int = typer.Option(1, min=1, help="requests in flight per variant"),
     data_dir: Path | None = typer.Option(
         None, help="folder like ../shared/datasets [env QUANTGATE_DATA_DIR]"
     ),

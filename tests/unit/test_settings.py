@@ -54,13 +54,18 @@ def test_serve_stops_on_a_bad_setting_before_anything_starts(
         (["loadtest", "--requests", "3", "--rate", "0"], "--rate 0: must be more than 0"),
         (["loadtest", "--duration", "-3"], "--duration -3: must be more than 0"),
         (["mock-server", "--ttft-ms", "-5"], "Invalid value for '--ttft-ms'"),
+        (["eval", "--limit", "-1"], "Invalid value for '--limit'"),
+        (["eval", "--concurrency", "0"], "Invalid value for '--concurrency'"),
         (["mock-server", "--fail-status", "200"], "Invalid value for '--fail-status'"),
     ],
 )
 def test_out_of_range_options_stop_before_any_request(argv: list[str], said: str) -> None:
     """Caught before the target is asked anything: the target below would refuse the
     connection, which would be the error instead."""
-    target = ["--target", "http://127.0.0.1:9/v1", "--model", "m"] if argv[0] == "loadtest" else []
+    target = {
+        "loadtest": ["--target", "http://127.0.0.1:9/v1", "--model", "m"],
+        "eval": ["--gateway", "http://127.0.0.1:9/v1", "--tasks", "lambada"],
+    }.get(argv[0], [])
     result = CliRunner().invoke(app, [*argv, *target])
     if isinstance(result.exception, ConfigError):  # main() prints it and exits 2
         message = str(result.exception)
