@@ -12,6 +12,7 @@ not whoever reaches a gateway bound to 0.0.0.0.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from starlette.requests import Request
 
 from gateway.limits import Buckets, LocalBuckets
 from quantgate import keys as keystore
-from quantgate.errors import AdminOnly, InvalidApiKey, RateLimited
+from quantgate.errors import AdminOnly, ConfigError, InvalidApiKey, RateLimited
+
+log = logging.getLogger("quantgate.gateway")
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 RACY_NS = 2_000_000_000  # a keys file younger than this is read again on every request
@@ -55,7 +58,12 @@ class KeyCheck:
         # again on every request, as git treats a racily clean index entry
         racy = stamp is not None and time.time_ns() - stamp[0] < RACY_NS
         if stamp != self._stamp or racy:
-            self._keys, self._stamp = (keystore.load(self.path) if stamp else {}), stamp
+            try:
+                self._keys = keystore.load(self.path) if stamp else {}
+            except ConfigError as exc:  # half-edited by hand, say: the keys before still hold
+                if stamp != self._stamp:  # (said once per version of the file)
+                    log.error("%s; the %d keys read before stay in force", exc, len(self._keys))
+            self._stamp = stamp
         return self._keys
 
     @property

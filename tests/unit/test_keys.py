@@ -277,3 +277,25 @@ def test_a_rewrite_of_the_same_size_in_the_same_clock_tick_is_seen(
     for _ in range(3):
         assert {k.name for k in check.keys().values()} == {"carol"}
     assert len(loads) == 1
+
+
+def test_a_broken_keys_file_leaves_the_keys_before_in_force(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A keys file half-edited by hand is not every request's 500, nor an open API: the keys
+    read before still hold, the error is logged once, and the mended file counts again."""
+    from gateway.access import KeyCheck
+
+    path = tmp_path / "keys.json"
+    keys.add(path, "alice")
+    check = KeyCheck(path)
+    assert {k.name for k in check.keys().values()} == {"alice"}
+    path.write_text('{"keys": [{"name": "bob"')  # cut off
+    for _ in range(3):
+        assert {k.name for k in check.keys().values()} == {"alice"}
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "not a quantgate keys file" in error.getMessage()
+    assert "the 1 keys read before stay in force" in error.getMessage()
+    path.unlink()
+    keys.add(path, "bob")
+    assert {k.name for k in check.keys().values()} == {"bob"}
