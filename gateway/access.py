@@ -42,17 +42,17 @@ class KeyCheck:
 
     def __post_init__(self) -> None:
         self._where = str(self.path)
+        stamp = self._stamp_now()
+        self._keys = keystore.load(self.path)  # a broken file stops the start (ConfigError)
+        self._stamp = stamp
 
     def keys(self) -> dict[str, keystore.Key]:
         """The keys as the file holds them now: looked at on every request, so a key added
-        or revoked counts from the next one."""
+        or revoked counts from the next one. A file that breaks leaves the keys read before
+        in force (logged once per version of the file)."""
         if self._stamp is None and not os.access(self._where, os.F_OK):
             return self._keys  # still no file (os.access: no exception raised per request)
-        try:
-            stat = os.stat(self._where)  # a str: Path.stat converts it on every call
-            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        except FileNotFoundError:
-            stamp = None
+        stamp = self._stamp_now()
         # two writes of one size within one tick of the file system's clock leave the same
         # stamp (the inode too, reused by the rename): a file changed that recently is read
         # again on every request, as git treats a racily clean index entry
@@ -60,11 +60,18 @@ class KeyCheck:
         if stamp != self._stamp or racy:
             try:
                 self._keys = keystore.load(self.path) if stamp else {}
-            except ConfigError as exc:  # half-edited by hand, say: the keys before still hold
-                if stamp != self._stamp:  # (said once per version of the file)
+            except ConfigError as exc:  # half-edited by hand, say
+                if stamp != self._stamp:
                     log.error("%s; the %d keys read before stay in force", exc, len(self._keys))
             self._stamp = stamp
         return self._keys
+
+    def _stamp_now(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self._where)  # a str: Path.stat converts it on every call
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     @property
     def required(self) -> bool:

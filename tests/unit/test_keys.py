@@ -288,8 +288,7 @@ def test_a_broken_keys_file_leaves_the_keys_before_in_force(
 
     path = tmp_path / "keys.json"
     keys.add(path, "alice")
-    check = KeyCheck(path)
-    assert {k.name for k in check.keys().values()} == {"alice"}
+    check = KeyCheck(path)  # what the gateway starts with, before any request
     path.write_text('{"keys": [{"name": "bob"')  # cut off
     for _ in range(3):
         assert {k.name for k in check.keys().values()} == {"alice"}
@@ -299,3 +298,12 @@ def test_a_broken_keys_file_leaves_the_keys_before_in_force(
     path.unlink()
     keys.add(path, "bob")
     assert {k.name for k in check.keys().values()} == {"bob"}
+
+
+def test_a_broken_keys_file_stops_the_start(tmp_path: Path) -> None:
+    from gateway.access import KeyCheck
+
+    path = tmp_path / "keys.json"
+    path.write_text("{bad")
+    with pytest.raises(ConfigError, match="not a quantgate keys file"):
+        KeyCheck(path)
