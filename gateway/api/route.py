@@ -18,6 +18,7 @@ from gateway.api.schemas import (
 )
 from gateway.routing.explain import explain
 from gateway.state import GatewayState
+from quantgate.errors import InvalidRequest
 from quantgate.vocabulary import ROUTE_HEADER
 
 router = APIRouter()
@@ -28,6 +29,10 @@ async def route(request: Request) -> dict[str, Any]:
     state: GatewayState = request.app.state.gateway
     body = await read_json(request, state.settings.max_body_bytes)
     validate(RouteRequest, body)
+    if "messages" not in body and "prompt" not in body:
+        raise InvalidRequest(
+            "give `messages` (a chat) or `prompt` (a completion)", param="messages"
+        )
     validate(ChatCompletionRequest if "messages" in body else CompletionRequest, body)
     planned = await plan(state, request.headers, body, body["model"], explain=True)
     if planned.routed is None:

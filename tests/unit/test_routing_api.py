@@ -119,3 +119,8 @@ async def test_route_endpoint_explains_every_candidate(
     assert pinned["pinned"] and pinned["order"] == ["w4"]
     bad = await client.post("/v1/route", json={"model": "nope", "messages": body["messages"]})
     assert bad.status_code == 404 and bad.json()["error"]["code"] == "model_not_found"
+    neither = await client.post("/v1/route", json={"model": "demo"})
+    assert neither.status_code == 400
+    error = neither.json()["error"]
+    assert error["message"] == "give `messages` (a chat) or `prompt` (a completion)"
+    assert error["param"] == "messages"
