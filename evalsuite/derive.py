@@ -37,6 +37,7 @@ from evalsuite.scoring import bootstrap_ci, ratio_ci
 from evalsuite.types import Row
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, parse_profile
+from quantgate.profile.paths import rebase_paths
 from quantgate.vocabulary import band_of
 
 MIN_REFERENCE = 5.0  # the reference's summed score a ratio needs (1/30 right is no base)
@@ -186,6 +187,7 @@ def write_profile(
     yaml = YAML()
     yaml.preserve_quotes = True
     data = yaml.load(source.read_text())
+    rebase_paths(data, source.resolve().parent, out.resolve().parent)  # when written elsewhere
     routing = data.setdefault("routing", {})
     new = {(r.task, r.band, r.variant) for r in rules}
     kept = [
@@ -223,6 +225,7 @@ def write_profile(
     text = io.StringIO()
     yaml.dump(data, text)
     parse_profile(text.getvalue(), source=str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text.getvalue())
     os.replace(tmp, out)

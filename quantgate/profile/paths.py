@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 
 def resolve_path(value: str | Path, base_dir: Path | None) -> Path:
@@ -12,3 +14,34 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path:
     if path.is_absolute():
         return path
     return (base_dir if base_dir is not None else Path.cwd()) / path
+
+
+def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> list[str]:
+    """Rewrite, in a profile's raw data (as YAML loads it), every relative path so that it
+    names the same file from `to_dir` as it did from `from_dir` (a profile written to another
+    folder). Artifact names (declared under `artifacts`) are names, not paths. A mapping that
+    YAML aliases in several places is rewritten once. Returns the values rewritten."""
+    if from_dir == to_dir:
+        return []
+    declared = set(data.get("artifacts") or {})
+    fields: list[tuple[dict[str, Any], str]] = []
+    for variant in data.get("variants") or []:
+        engine = variant.get("engine") or {}
+        fields.append((engine, "chat_template"))
+        if engine.get("artifact") not in declared:
+            fields.append((engine, "artifact"))
+    for artifact in (data.get("artifacts") or {}).values():
+        fields.append((artifact, "path"))
+        fields.append((artifact.get("calibration") or {}, "path"))
+    seen: set[tuple[int, str]] = set()
+    rewritten = []
+    for mapping, key in fields:
+        value = mapping.get(key)
+        if not isinstance(value, str) or (id(mapping), key) in seen:
+            continue
+        seen.add((id(mapping), key))
+        if Path(value).expanduser().is_absolute():
+            continue
+        mapping[key] = os.path.relpath(from_dir / value, to_dir)
+        rewritten.append(value)
+    return rewritten

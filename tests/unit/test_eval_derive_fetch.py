@@ -238,3 +238,27 @@ def test_merge_keeps_the_cells_another_run_measured(tmp_path: Path) -> None:
     assert cells == before | {("general", "long", "q4_k_m-kv4-8k")}
     alone = {(r.task, r.band, r.variant) for r in load_profile(replaced).routing.rules}
     assert alone == {("general", "long", "q4_k_m-kv4-8k")}
+
+
+def test_a_profile_derived_into_another_folder_still_finds_its_files(tmp_path: Path) -> None:
+    """The vLLM demo's chat template is written relative to its folder, and one engine is a
+    YAML alias of another: written elsewhere, every relative path names the same file from
+    the new folder (rewritten once per mapping), artifact names stay names, and a profile
+    written beside its source keeps its paths as written."""
+    from quantgate.profile.paths import resolve_path
+
+    source = PROFILE.with_name("demo-vllm-cpu.yaml")
+    original = load_profile(source)
+    out = tmp_path / "elsewhere" / "derived.yaml"
+    write_profile(source, out, [], "run-9")
+    derived = load_profile(out)
+    for before, after in zip(original.variants, derived.variants, strict=True):
+        assert after.engine.artifact == before.engine.artifact  # a name in the build cache
+        template = resolve_path(after.engine.chat_template, out.parent)
+        assert template.resolve() == resolve_path(before.engine.chat_template, source.parent)
+        assert template.is_file()
+    beside = tmp_path / "beside.yaml"
+    beside.write_text(source.read_text())
+    write_profile(beside, tmp_path / "derived.yaml", [], "run-9")
+    kept = load_profile(tmp_path / "derived.yaml")
+    assert {v.engine.chat_template for v in kept.variants} == {"templates/gemma-turns.jinja"}
