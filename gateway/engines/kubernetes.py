@@ -21,10 +21,12 @@ from typing import Any
 from gateway.engines.vllm import flags, serve_args
 from quantgate.errors import ConfigError
 from quantgate.profile import Profile, VllmEngine
+from quantgate.profile.paths import is_priors_path
 
 PORT = 8000
 MODELS = PurePosixPath("/models")  # where an engine pod mounts the weights
 TEMPLATES = PurePosixPath("/chat-templates")  # and the chat templates
+PROFILE_FILE = "profile.yaml"  # the gateway's profile, in the base's ConfigMap
 TEMPLATES_MAP = "quantgate-chat-templates"  # their ConfigMap, which the overlay generates
 
 
@@ -34,6 +36,8 @@ class Rendered:
     profile: dict[str, Any]  # the gateway's profile (YAML data)
     notes: list[str]  # what the user must provide (weights on the volume, ...)
     templates: dict[str, str] = field(default_factory=dict)  # file name -> the chat template
+    beside: dict[str, str] = field(default_factory=dict)  # file name -> text, beside the
+    # gateway's profile (its priors file, if it names one)
 
 
 def model_path(profile: Profile, artifact: str) -> PurePosixPath:
@@ -100,7 +104,14 @@ def render(
         gateway_profile["artifacts"] = kept
     else:
         gateway_profile.pop("artifacts", None)
-    return Rendered(engines, gateway_profile, notes, templates)
+    beside = {}
+    if is_priors_path(profile.routing.priors):  # read here (the loader made it absolute),
+        local = Path(profile.routing.priors)  # mounted beside the gateway's profile there
+        if local.name == PROFILE_FILE:
+            raise ConfigError(f"the priors file may not be named {PROFILE_FILE}: rename it")
+        beside[local.name] = local.read_text()
+        gateway_profile["routing"]["priors"] = local.name
+    return Rendered(engines, gateway_profile, notes, templates, beside)
 
 
 def _labels(name: str) -> dict[str, str]:

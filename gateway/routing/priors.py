@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from quantgate.errors import ConfigError
 from quantgate.profile import QuantSpec
+from quantgate.profile.paths import is_priors_path
 from quantgate.shipped import shipped
 from quantgate.vocabulary import TASKS
 
@@ -97,9 +98,10 @@ def size_class(params_b: float | None) -> str:
 
 @cache
 def load_priors(name_or_path: str) -> Priors:
-    """A name in $QUANTGATE_PRIORS_DIR or the shipped priors (`qllm-eval`), or a path."""
+    """A name in $QUANTGATE_PRIORS_DIR or the shipped priors (`qllm-eval`), or a path (a
+    profile's, relative to its folder: quantgate/profile/loader.py)."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if not is_priors_path(name_or_path):
         where = Path(os.environ.get("QUANTGATE_PRIORS_DIR") or PRIORS_DIR)
         path = where / f"{name_or_path}.yaml"
     try:

@@ -35,7 +35,7 @@ def render_command(
     engines at their Services). Then: `kubectl apply -k OUT`."""
     import yaml
 
-    from gateway.engines.kubernetes import TEMPLATES_MAP, render
+    from gateway.engines.kubernetes import PROFILE_FILE, TEMPLATES_MAP, render
     from quantgate.errors import ConfigError
     from quantgate.profile import load_profile
 
@@ -58,7 +58,11 @@ def render_command(
         "kind": "Kustomization",
         "resources": [os.path.relpath(base.resolve(), out.resolve())],
         "configMapGenerator": [
-            {"name": "quantgate-profile", "behavior": "replace", "files": ["profile.yaml"]}
+            {
+                "name": "quantgate-profile",
+                "behavior": "replace",
+                "files": [PROFILE_FILE, *sorted(done.beside)],
+            }
         ],
         "replicas": [{"name": "quantgate", "count": replicas}],
     }
@@ -78,7 +82,9 @@ def render_command(
         )
         kustomization["images"] = [{"name": GATEWAY_IMAGE, "newName": image, "newTag": tag}]
     (out / "kustomization.yaml").write_text(header + yaml.safe_dump(kustomization, sort_keys=False))
-    (out / "profile.yaml").write_text(header + yaml.safe_dump(done.profile, sort_keys=False))
+    for name, text in done.beside.items():  # its priors file
+        (out / name).write_text(text)
+    (out / PROFILE_FILE).write_text(header + yaml.safe_dump(done.profile, sort_keys=False))
     typer.echo(f"wrote {out}: kubectl kustomize {out} | kubectl apply -f -", err=True)
     for note in done.notes:
         typer.echo(f"  {note}", err=True)

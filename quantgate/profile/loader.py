@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from quantgate.errors import ProfileError
+from quantgate.profile.paths import is_priors_path, resolve_path
 from quantgate.profile.schema import Profile
 
 
@@ -18,10 +19,12 @@ def load_profile(path: str | Path) -> Profile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
-    return parse_profile(text, source=str(path))
+    return parse_profile(text, source=str(path), base_dir=path.resolve().parent)
 
 
-def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
+def parse_profile(text: str, *, source: str = "<profile>", base_dir: Path | None = None) -> Profile:
+    """The profile in `text`; `base_dir`: its folder, which a priors file is read from (the
+    other paths are resolved where they are used: quantgate/profile/paths.py)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -29,6 +32,11 @@ def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
     if not isinstance(data, dict):
         got = type(data).__name__ if data is not None else "an empty file"
         raise ProfileError(source, [f"expected a mapping with model, variants, ...; got {got}"])
+    routing = data.get("routing")
+    if base_dir is not None and isinstance(routing, dict):
+        priors = routing.get("priors")
+        if isinstance(priors, str) and is_priors_path(priors):
+            routing["priors"] = str(resolve_path(priors, base_dir))
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:

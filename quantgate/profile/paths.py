@@ -1,4 +1,5 @@
-"""Paths written in a profile (artifacts, chat templates, calibration files)."""
+"""Paths written in a profile (artifacts, chat templates, calibration files, priors), each
+read from the profile's folder when relative."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path:
     if path.is_absolute():
         return path
     return (base_dir if base_dir is not None else Path.cwd()) / path
+
+
+def is_priors_path(value: str) -> bool:
+    """`routing.priors` names a file (`my-priors.yaml`), not shipped priors (`qllm-eval`)."""
+    return bool(Path(value).suffix)
 
 
 def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> list[str]:
@@ -33,6 +39,9 @@ def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> list[str
     for artifact in (data.get("artifacts") or {}).values():
         fields.append((artifact, "path"))
         fields.append((artifact.get("calibration") or {}, "path"))
+    routing = data.get("routing") or {}
+    if is_priors_path(str(routing.get("priors", ""))):
+        fields.append((routing, "priors"))
     seen: set[tuple[int, str]] = set()
     rewritten = []
     for mapping, key in fields:

@@ -154,3 +154,43 @@ def test_a_chat_template_travels_to_the_engine_pods_in_a_config_map(
         assert volumes["chat-templates"]["configMap"]["name"] == templates["metadata"]["name"]
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert mounts["chat-templates"] == "/chat-templates"
+
+
+@kubectl
+def test_a_priors_file_beside_the_profile_travels_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile that names its own priors file (relative to its folder, as every path in a
+    profile is) is served from anywhere, and rendered: the file goes into the gateway's
+    profile ConfigMap, beside the profile, which names it there."""
+    from gateway.routing.quality import quality_table
+
+    mine = tmp_path / "profiles"
+    mine.mkdir()
+    shutil.copy(REPO / "profiles" / "priors" / "qllm-eval.yaml", mine / "my-priors.yaml")
+    text = (REPO / "profiles" / "demo-vllm-cpu.yaml").read_text()
+    (mine / "p.yaml").write_text(
+        text.replace("routing:\n", "routing:\n  priors: my-priors.yaml\n", 1)
+    )
+    shutil.copytree(REPO / "profiles" / "templates", mine / "templates")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    profile = load_profile(Path("../profiles/p.yaml"))
+    assert Path(profile.routing.priors) == (mine / "my-priors.yaml").resolve()
+    assert quality_table(profile)  # the priors were read, from the profile's folder
+    out = tmp_path / "overlay"
+    args = ["deploy", "render", "../profiles/p.yaml", "-o", str(out), "--base", str(K8S / "base")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    docs = built(out)
+    for doc in docs:
+        kubernetes_validate.validate(doc, VERSION, strict=True)
+    (config,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("quantgate-profile-")
+    ]
+    assert config["data"]["my-priors.yaml"] == (mine / "my-priors.yaml").read_text()
+    served = yaml.safe_load(config["data"]["profile.yaml"])
+    assert served["routing"]["priors"] == "my-priors.yaml"  # beside it, in the pod

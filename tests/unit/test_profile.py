@@ -117,6 +117,37 @@ def test_profile_paths_resolve_from_the_profile_folder(tmp_path: Path) -> None:
     assert resolve_path("m.gguf", None) == Path.cwd() / "m.gguf"
 
 
+def test_rebased_paths_name_the_same_files_and_names_stay_names() -> None:
+    from quantgate.profile.paths import rebase_paths
+
+    engine = {"kind": "vllm", "artifact": "hf", "chat_template": "t/x.jinja"}
+    data = {
+        "artifacts": {
+            "hf": {"kind": "hf-folder", "path": "models/hf"},
+            "w4": {"kind": "gptq", "source": "hf", "calibration": {"path": "cal.jsonl"}},
+        },
+        "variants": [
+            {"name": "a", "engine": engine},
+            {"name": "b", "engine": engine},  # a YAML alias: one mapping, rewritten once
+            {"name": "c", "engine": {"kind": "llamacpp", "artifact": "/abs/m.gguf"}},
+            {"name": "d", "engine": {"kind": "llamacpp", "artifact": "m.gguf"}},
+        ],
+        "routing": {"priors": "my-priors.yaml"},
+    }
+    rewritten = rebase_paths(data, Path("/p/profiles"), Path("/p/out/deep"))
+    assert sorted(rewritten) == ["cal.jsonl", "m.gguf", "models/hf", "my-priors.yaml", "t/x.jinja"]
+    assert engine == {"kind": "vllm", "artifact": "hf", "chat_template": "../../profiles/t/x.jinja"}
+    assert data["artifacts"]["hf"]["path"] == "../../profiles/models/hf"
+    assert data["artifacts"]["w4"]["calibration"]["path"] == "../../profiles/cal.jsonl"
+    assert [v["engine"]["artifact"] for v in data["variants"][2:]] == [
+        "/abs/m.gguf",
+        "../../profiles/m.gguf",
+    ]
+    assert data["routing"]["priors"] == "../../profiles/my-priors.yaml"
+    named = {"routing": {"priors": "qllm-eval"}}  # shipped priors: a name
+    assert rebase_paths(named, Path("/p/profiles"), Path("/p/out")) == []
+
+
 def test_w4_weight_options_and_stable_cache_keys() -> None:
     from quantgate.profile.schema import LlmCompressor
     from quantize.cache import ArtifactCache
