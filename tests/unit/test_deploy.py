@@ -31,6 +31,24 @@ def built(folder: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+def rendered(profile: str, out: Path) -> list[dict[str, Any]]:
+    """`quantgate deploy render PROFILE -o OUT`, built by kubectl, every object validated."""
+    args = ["deploy", "render", profile, "-o", str(out), "--base", str(K8S / "base")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    docs = built(out)
+    for doc in docs:
+        kubernetes_validate.validate(doc, VERSION, strict=True)
+    return docs
+
+
+def config_maps(docs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The ConfigMaps whose generated name starts with `prefix`."""
+    return [
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(prefix)
+    ]
+
+
 @kubectl
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: p.name)
 def test_every_kustomization_validates_against_the_schemas(folder: Path) -> None:
@@ -124,20 +142,8 @@ def test_a_chat_template_travels_to_the_engine_pods_in_a_config_map(
     (not at a path on the machine that rendered it)."""
     profile = REPO / "profiles" / "demo-vllm-cpu.yaml"
     monkeypatch.chdir(tmp_path)
-    out = tmp_path / "overlay"
-    result = CliRunner().invoke(
-        app, ["deploy", "render", str(profile), "-o", str(out), "--base", str(K8S / "base")]
-    )
-    assert result.exit_code == 0, result.output
-    docs = built(out)
-    for doc in docs:
-        kubernetes_validate.validate(doc, VERSION, strict=True)
-    (templates,) = [
-        d
-        for d in docs
-        if d["kind"] == "ConfigMap"
-        and d["metadata"]["name"].startswith("quantgate-chat-templates-")
-    ]
+    docs = rendered(str(profile), tmp_path / "overlay")
+    (templates,) = config_maps(docs, "quantgate-chat-templates-")
     shipped = (REPO / "profiles" / "templates" / "gemma-turns.jinja").read_text()
     assert templates["data"] == {"gemma-turns.jinja": shipped}
     engines = [
@@ -179,18 +185,8 @@ def test_a_priors_file_beside_the_profile_travels_with_it(
     profile = load_profile(Path("../profiles/p.yaml"))
     assert Path(profile.routing.priors) == (mine / "my-priors.yaml").resolve()
     assert quality_table(profile)  # the priors were read, from the profile's folder
-    out = tmp_path / "overlay"
-    args = ["deploy", "render", "../profiles/p.yaml", "-o", str(out), "--base", str(K8S / "base")]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    docs = built(out)
-    for doc in docs:
-        kubernetes_validate.validate(doc, VERSION, strict=True)
-    (config,) = [
-        d
-        for d in docs
-        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("quantgate-profile-")
-    ]
+    docs = rendered("../profiles/p.yaml", tmp_path / "overlay")
+    (config,) = config_maps(docs, "quantgate-profile-")
     assert config["data"]["my-priors.yaml"] == (mine / "my-priors.yaml").read_text()
     served = yaml.safe_load(config["data"]["profile.yaml"])
     assert served["routing"]["priors"] == "my-priors.yaml"  # beside it, in the pod
