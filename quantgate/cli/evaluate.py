@@ -230,9 +230,9 @@ def _plan(
     elif judge_key:
         raise ConfigError("--judge-key needs --judge URL#MODEL")
     common: dict[str, Any] = {"tasks": chosen, "lm_eval": harness, "limits": limits}
-    common["judge_key"] = judge_key
     common["run_dir"] = run_dir
-    common |= {"form": form, "data_dir": find_data(data_dir), "judge": judge_endpoint}
+    common |= {"form": form, "data_dir": find_data(data_dir)}
+    common |= {"judge": judge_endpoint, "judge_key": judge_key}
     if endpoint:
         parsed = []
         for spec in endpoint:

@@ -1,5 +1,5 @@
-"""The gateway's settings: flags over QUANTGATE_* variables, and a bad value named, not a
-traceback."""
+"""The gateway's settings (flags over QUANTGATE_* variables) and the commands' option
+ranges: a bad value is named and stops the command, never a traceback or a request sent."""
 
 from __future__ import annotations
 
