@@ -76,6 +76,15 @@ class Endpoint:
             return Reply(latency_s=latency, error=f"unreadable reply: {exc}")
 
 
+class Offline(httpx.AsyncBaseTransport):
+    """A transport that asks no one: behind a cache, a reply not in it is an error."""
+
+    URL = "http://offline.invalid/v1"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("not in the run's cache (offline)", request=request)
+
+
 def parse_reply(data: dict[str, Any], latency: float, req: Request) -> Reply:
     choice = data["choices"][0]
     usage = data.get("usage") or {}

@@ -35,6 +35,15 @@ def write_run(
     return plots
 
 
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The config a run directory's summary.json recorded; {} when it has none yet."""
+    try:
+        config = json.loads((run_dir / "summary.json").read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 

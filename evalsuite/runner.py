@@ -27,6 +27,7 @@ class Target:
     logprobs: bool = True  # False: its engine returns none (asked without them; no KL)
 
 
+JUDGE_CACHE = "judge.jsonl"  # the judge's replies, beside the variants' folders in cache/
 KEPT_TOKENS = 32  # answer tokens (and their top-k logprobs) kept per row, for agreement and KL
 
 
@@ -79,8 +80,16 @@ async def run_eval(
     concurrency: int = 1,
     progress: Progress | None = None,
     limits: dict[str, int] | None = None,
+    judge: Endpoint | None = None,
 ) -> list[Row]:
+    """Every (target, task, sample) as a row. Replies are cached in `run_dir` (a rerun asks
+    only what is missing), the `judge`'s too (`cache/judge.jsonl`: a resumed MT-Bench run
+    rates again only what was not rated)."""
     limits = limits or {}
+    if judge is not None:
+        context = replace(
+            context, judge=_cached_ask(judge, ReplyCache(run_dir / "cache" / JUDGE_CACHE))
+        )
     samples = {t.name: t.load(data_dir, limits.get(t.name, limit), seed) for t in tasks}
     chance = {t.name: t.chance(samples[t.name]) if samples[t.name] else None for t in tasks}
     rows: list[Row] = []

@@ -83,7 +83,11 @@ def eval_command(
         None, help="folder like ../shared/datasets [env QUANTGATE_DATA_DIR]"
     ),
     out: Path = typer.Option(Path("runs/eval"), help="parent of the run directory"),
-    resume: Path | None = typer.Option(None, help="a run directory to continue (cached replies)"),
+    resume: Path | None = typer.Option(
+        None,
+        help="a run directory to continue: only replies not in its cache are asked (none for a "
+        "finished run, rewritten without reaching its targets)",
+    ),
 ) -> None:
     """Run the tasks against every variant and write a run directory with a report.
 
@@ -111,6 +115,13 @@ def eval_command(
     settings = {"limit": limit, "perplexity": perplexity, "seed": seed, "form": form}
     settings |= {"logprobs": logprobs, "judge": judge, "top_logprobs": top_logprobs}
     settings |= {"loglikelihood": loglikelihood, "max_tokens": max_tokens}
+    options: dict[str, Any] = {"limit": limit, "seed": seed, "logprobs": logprobs}
+    options |= {"loglikelihood": loglikelihood, "perplexity": perplexity}
+    options |= {"top_logprobs": top_logprobs or None, "max_tokens": max_tokens}
+    options |= {"concurrency": concurrency}
+    if resume is not None and (replayed := _replay(plan, options)) is not None:
+        _write(plan, replayed[0], settings, replayed[1])
+        return
     signal.signal(signal.SIGTERM, _interrupt)  # so the `finally` below stops the gateway
     server = _start_gateway(plan.profile_path, plan.run_dir) if plan.needs_gateway else None
     try:
@@ -119,24 +130,11 @@ def eval_command(
         targets = plan.targets(gateway, api_key)
         _check(plan, targets, api_key)
         with eval_progress() as progress:
-            rows = _run(
-                plan,
-                targets,
-                limit=limit,
-                seed=seed,
-                logprobs=logprobs,
-                loglikelihood=loglikelihood,
-                perplexity=perplexity,
-                top_logprobs=top_logprobs or None,
-                max_tokens=max_tokens,
-                concurrency=concurrency,
-                progress=progress,
-                api_key=api_key,
-            )
+            rows = _run(plan, targets, plan.judge, progress=progress, api_key=api_key, **options)
     finally:
         if server is not None:
             _stop(server[0], plan.run_dir)
-    _write(plan, targets, settings, rows)
+    _write(plan, _described(targets), settings, rows)
 
 
 @dataclass(frozen=True)
@@ -158,18 +156,21 @@ class Plan:
     variants: list[tuple[str, str, int | None, bool]] = field(default_factory=list)
     needs_gateway: bool = False
 
-    def targets(self, gateway: str | None, api_key: str | None = None) -> list[Any]:
+    def targets(
+        self, gateway: str | None, api_key: str | None = None, transport: Any = None
+    ) -> list[Any]:
         from evalsuite.client import Endpoint
         from evalsuite.runner import Target
 
         if self.endpoints:
             return [
-                Target(n, Endpoint(url, model, api_key=api_key)) for n, url, model in self.endpoints
+                Target(n, Endpoint(url, model, api_key=api_key, transport=transport))
+                for n, url, model in self.endpoints
             ]
         assert gateway is not None
         return [
-            Target(n, Endpoint(gateway, pinned, api_key=api_key), ctx, logprobs)
-            for n, pinned, ctx, logprobs in self.variants
+            Target(n, Endpoint(gateway, pinned, api_key=api_key, transport=transport), ctx, lp)
+            for n, pinned, ctx, lp in self.variants
         ]
 
 
@@ -263,21 +264,46 @@ def _plan(
     )
 
 
-def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> list[Any]:
+def _replay(plan: Plan, options: dict[str, Any]) -> tuple[dict[str, str], list[Any]] | None:
+    """A resumed run whose every reply (and rating) is in its cache: its targets as the run
+    recorded them and its rows, made without starting or asking anyone; None when one is
+    missing (or the run has lm-eval tasks, which keep no such cache)."""
+    from evalsuite.client import Endpoint, Offline
+    from evalsuite.report import read_config
+
+    if plan.lm_eval or not (plan.run_dir / "cache").is_dir():
+        return None
+    offline = Offline()
+    targets = plan.targets(Offline.URL, transport=offline)
+    judge = Endpoint(Offline.URL, plan.judge.model, transport=offline) if plan.judge else None
+    rows = _run(plan, targets, judge, progress=None, api_key=None, **options)
+    if any(r.error for r in rows):
+        return None
+    typer.echo(f"every reply is in the cache of {plan.run_dir}: nothing was asked")
+    recorded = read_config(plan.run_dir).get("targets") or {}
+    described = _described(targets)
+    return {v: recorded.get(v, about) for v, about in described.items()}, rows
+
+
+def _described(targets: list[Any]) -> dict[str, str]:
+    """Each target as the run's config records it: its URL and model."""
+    return {t.variant: f"{t.endpoint.http.base_url} model={t.endpoint.model}" for t in targets}
+
+
+def _run(plan: Plan, targets: list[Any], judge: Any, *, progress: Any, **options: Any) -> list[Any]:
     """Every (variant, task) pair, concurrently per variant; endpoints closed on every way out."""
     import anyio
 
     from evalsuite.runner import run_eval
     from evalsuite.types import Context
 
-    endpoints = [t.endpoint for t in targets] + ([plan.judge] if plan.judge else [])
+    endpoints = [t.endpoint for t in targets] + ([judge] if judge else [])
     api_key = options.pop("api_key")
     context = Context(
         form=plan.form,  # type: ignore[arg-type]
         logprobs=options.pop("logprobs"),
         loglikelihood=options.pop("loglikelihood"),
         perplexity=options.pop("perplexity"),
-        judge=plan.judge.ask if plan.judge else None,
         top_logprobs=options.pop("top_logprobs"),
         max_tokens=options.pop("max_tokens"),
     )
@@ -292,6 +318,7 @@ def _run(plan: Plan, targets: list[Any], *, progress: Any, **options: Any) -> li
                 context=context,
                 progress=progress,
                 limits=plan.limits,
+                judge=judge,
                 **options,
             )
         finally:
@@ -331,17 +358,16 @@ def _run_lm_eval(plan: Plan, targets: list[Any], limit: int, api_key: str | None
     return rows
 
 
-def _write(plan: Plan, targets: list[Any], settings: dict[str, Any], rows: list[Any]) -> None:
-    """The run directory (config, samples, summary, report) and the table on the terminal."""
+def _write(plan: Plan, targets: dict[str, str], settings: dict[str, Any], rows: list[Any]) -> None:
+    """The run directory (config, samples, summary, report) and the table on the terminal;
+    `targets`: each variant's URL and model (`_described`)."""
     from evalsuite.report import cut_note, error_digest, write_run
     from evalsuite.summary import summarize
 
     config = {
         "run_id": plan.run_dir.name,
         "profile": str(plan.profile_path) if plan.profile_path else None,
-        "targets": {
-            t.variant: f"{t.endpoint.http.base_url} model={t.endpoint.model}" for t in targets
-        },
+        "targets": targets,
         "tasks": [t.name for t in plan.tasks],
         "lm_eval": [t.name for t in plan.lm_eval],
         "task_limits": plan.limits,

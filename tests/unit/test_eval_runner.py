@@ -239,6 +239,43 @@ def test_a_variant_without_logprobs_is_asked_for_none(tmp_path: Path) -> None:
     assert fake.calls and not any("logprobs" in b or b.get("echo") for b in fake.calls)
 
 
+def test_a_resumed_run_asks_the_judge_only_what_it_did_not_rate(tmp_path: Path) -> None:
+    """MT-Bench's judge is a paid model as often as not: its ratings are cached in the run
+    directory like the variants' replies, so a resumed run rates only what it has not."""
+    judged: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if request.url.host == "judge":
+            judged.append(body)
+        text = "Rating: [[7]]" if request.url.host == "judge" else "An answer."
+        choice = {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        return httpx.Response(200, json={"choices": [choice]})
+
+    transport = httpx.MockTransport(answer)
+
+    def run_mt_bench(limit: int) -> list[Row]:
+        variant = Target("good", Endpoint("http://fake/v1", "good", transport=transport))
+        judge = Endpoint("http://judge/v1", "gpt-judge", transport=transport)
+        return anyio.run(
+            lambda: run_eval(
+                select("mt_bench"),
+                [variant],
+                data_dir=data_dir(),
+                limit=limit,
+                seed=0,
+                run_dir=tmp_path,
+                context=Context(form="chat"),
+                judge=judge,
+            )
+        )
+
+    rows = run_mt_bench(2)
+    assert [r.score for r in rows] == [0.7, 0.7] and len(judged) == 4  # two turns each
+    assert [r.score for r in run_mt_bench(2)] == [0.7, 0.7] and len(judged) == 4
+    assert len(run_mt_bench(3)) == 3 and len(judged) == 6  # the new sample only
+
+
 def test_max_tokens_cuts_every_longer_reply_and_derive_refuses_the_run(tmp_path: Path) -> None:
     """`quantgate eval --max-tokens`: a quick check. Requests asking more are cut (GSM8K asks
     192), those asking less keep their limit, the report says so, and derive refuses it."""
