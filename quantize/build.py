@@ -19,6 +19,7 @@ from quantize.cache import ArtifactCache, Entry
 # part of every artifact's cache key: bump it when a builder's output changes.
 BUILDERS: dict[str, tuple[str, str, str]] = {
     "gguf-package": ("quantize.builders.gguf_package", ".gguf", "1"),
+    "gguf-file": ("quantize.builders.gguf_file", ".gguf", "1"),
     "hf-folder": ("quantize.builders.hf_folder", "", "1"),
     "llamacpp-quantize": ("quantize.builders.llamacpp_quantize", ".gguf", "1"),
     # 3: the tokenizer is built from the GGUF's token types (2 took a rank-1000 piece for a
@@ -27,6 +28,11 @@ BUILDERS: dict[str, tuple[str, str, str]] = {
     "llmcompressor": ("quantize.builders.llmcompressor", "", "1"),
     "autoawq": ("quantize.builders.autoawq", "", "1"),
 }
+
+
+# kinds whose artifact is a file or folder of the user's, linked into the cache, not built:
+# its content can change under the same recipe (a new checkpoint in the same place)
+LINKED = frozenset({"gguf-file", "hf-folder"})
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,10 @@ def _build_one(
     source_name = getattr(recipe, "source", None)
     source = done[source_name].entry if source_name else None
     module_name, suffix, version = BUILDERS[recipe.kind]
-    key = cache.key(recipe, source.key if source else None, version)
+    source_key = source.key if source else None
+    if source and source_name and profile.artifacts[source_name].kind in LINKED:
+        source_key = f"{source.key}:{source.sha256}"  # what is built from it follows its content
+    key = cache.key(recipe, source_key, version)
     entry = cache.lookup(key)
     if entry is not None:
         if progress:

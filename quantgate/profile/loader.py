@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from quantgate.errors import ProfileError
-from quantgate.profile.paths import is_priors_path, resolve_path
+from quantgate.profile.paths import absolute_paths
 from quantgate.profile.schema import Profile
 
 
@@ -23,8 +23,9 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def parse_profile(text: str, *, source: str = "<profile>", base_dir: Path | None = None) -> Profile:
-    """The profile in `text`; `base_dir`: its folder, which a priors file is read from (the
-    other paths are resolved where they are used: quantgate/profile/paths.py)."""
+    """The profile in `text`; `base_dir`: its folder, which what artifacts are built from
+    and a priors file are read from (`absolute_paths`; chat templates and GGUF paths named
+    by an engine are resolved where they are used: quantgate/profile/paths.py)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -32,11 +33,8 @@ def parse_profile(text: str, *, source: str = "<profile>", base_dir: Path | None
     if not isinstance(data, dict):
         got = type(data).__name__ if data is not None else "an empty file"
         raise ProfileError(source, [f"expected a mapping with model, variants, ...; got {got}"])
-    routing = data.get("routing")
-    if base_dir is not None and isinstance(routing, dict):
-        priors = routing.get("priors")
-        if isinstance(priors, str) and is_priors_path(priors):
-            routing["priors"] = str(resolve_path(priors, base_dir))
+    if base_dir is not None:
+        absolute_paths(data, base_dir)
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:

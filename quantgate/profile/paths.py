@@ -17,6 +17,24 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path:
     return (base_dir if base_dir is not None else Path.cwd()) / path
 
 
+def absolute_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the paths that name what an artifact is built from absolute, in a profile's raw
+    data (as YAML loads it), resolved from its folder (`base_dir`): artifacts' `path` (an
+    existing model), their calibration files, and a priors file. An artifact's cache key is
+    its recipe, so two profiles that say `path: models/hf` in two folders must not share
+    one, and no builder may read the path from the working directory."""
+    for artifact in (data.get("artifacts") or {}).values():
+        if isinstance(artifact, dict):
+            for mapping in (artifact, artifact.get("calibration")):
+                if isinstance(mapping, dict) and isinstance(mapping.get("path"), str):
+                    mapping["path"] = str(resolve_path(mapping["path"], base_dir))
+    routing = data.get("routing")
+    if isinstance(routing, dict):
+        priors = routing.get("priors")
+        if isinstance(priors, str) and is_priors_path(priors):
+            routing["priors"] = str(resolve_path(priors, base_dir))
+
+
 def is_priors_path(value: str) -> bool:
     """`routing.priors` names a file (`my-priors.yaml`), not shipped priors (`qllm-eval`)."""
     return bool(Path(value).suffix)

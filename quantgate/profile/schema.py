@@ -105,6 +105,14 @@ class HfFolder(_Strict):
     path: str = Field(description="folder with config.json and the weights")
 
 
+class GgufFile(_Strict):
+    """An existing GGUF file (e.g. your own model's), used as it is: the source of
+    `llamacpp-quantize` variants, or served itself."""
+
+    kind: Literal["gguf-file"] = "gguf-file"
+    path: str = Field(description="the .gguf file (profile-relative or absolute)")
+
+
 class LlamaCppQuantize(_Strict):
     """Requantize a GGUF with llama.cpp (`llama_model_quantize`)."""
 
@@ -180,7 +188,7 @@ class AutoAwq(_Strict):
 
 
 Recipe = Annotated[
-    GgufPackage | HfFolder | LlamaCppQuantize | HfDequantize | LlmCompressor | AutoAwq,
+    GgufPackage | GgufFile | HfFolder | LlamaCppQuantize | HfDequantize | LlmCompressor | AutoAwq,
     Field(discriminator="kind"),
 ]
 

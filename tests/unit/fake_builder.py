@@ -1,4 +1,4 @@
-"""A builder for tests: writes `<source content>+<recipe>` and counts its calls."""
+"""A builder for tests: writes `<recipe>|<source content>` and counts its calls."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def build(recipe: Any, source: Path | None, out: Path, log: IO[str]) -> None:
     tag = recipe.model_dump_json()
     calls.append(tag)
     log.write(f"building {tag}\n")
-    base = source.read_text() if source else ""
-    out.write_text(base + "|" + tag)
+    base = source.read_bytes().decode(errors="replace") if source else ""
+    out.write_text(tag + "|" + base)  # (what it built from last: never a GGUF's magic first)
     if tag in fail_on:
         raise RuntimeError("boom")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quantgate.errors import BuildError, ProfileError
-from quantgate.profile import parse_profile
+from quantgate.profile import load_profile, parse_profile
 from quantize import build as build_mod
 from quantize.build import build_profile, needed_artifacts
 from quantize.cache import ArtifactCache
@@ -123,3 +123,84 @@ def test_bad_artifact_graphs_are_profile_errors(artifacts: str, message: str) ->
     )
     with pytest.raises(ProfileError, match=message):
         parse_profile(text)
+
+
+def tiny_gguf(path: Path, value: float) -> Path:
+    """A valid GGUF of one tensor, all `value`."""
+    import numpy
+    from gguf import GGUFWriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_tensor("blk.0.w", numpy.full((4, 4), value, dtype=numpy.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+MINE = """
+model: m
+default_variant: q8
+artifacts:
+  mine: {kind: gguf-file, path: models/m.gguf}
+  q8: {kind: llamacpp-quantize, source: mine, ftype: Q8_0}
+  hf: {kind: hf-folder, path: models/hf}
+  w8: {kind: llmcompressor, source: hf, scheme: W8A8, method: gptq,
+       calibration: {dataset: file, path: cal.txt}}
+variants:
+  - {name: q8, engine: {kind: llamacpp, artifact: q8}}
+"""
+
+
+def test_your_own_gguf_is_read_from_the_profiles_folder_and_keyed_by_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two teams' profiles both say `path: models/m.gguf`, each in its own folder, built from
+    a third: each gets its own model and its own Q8_0 (the path was read from the working
+    directory and keyed as written, so the second profile served the first one's model)."""
+    cache = ArtifactCache(tmp_path / "cache")
+    built = {}
+    for team, value in (("a", 1.0), ("b", 2.0)):
+        tiny_gguf(tmp_path / team / "models" / "m.gguf", value)
+        (tmp_path / team / "p.yaml").write_text(MINE)
+        monkeypatch.chdir(tmp_path)  # neither profile's folder
+        profile = load_profile(tmp_path / team / "p.yaml")
+        assert profile.artifacts["hf"].path == str(tmp_path / team / "models" / "hf")
+        assert profile.artifacts["w8"].calibration.path == str(tmp_path / team / "cal.txt")
+        built[team] = build_profile(profile, cache)
+        assert Path(built[team]["mine"].entry.path).resolve() == tmp_path / team / "models/m.gguf"
+        assert built[team]["mine"].entry.info["holds"]["block_types"] == {"F32": 1.0}
+    assert not built["b"]["mine"].cached and not built["b"]["q8"].cached
+    assert built["a"]["q8"].entry.path != built["b"]["q8"].entry.path
+
+
+def test_what_is_built_from_your_model_follows_its_content(tmp_path: Path) -> None:
+    """A new checkpoint written over the same file rebuilds what is made from it."""
+    model = tiny_gguf(tmp_path / "models" / "m.gguf", 1.0)
+    (tmp_path / "p.yaml").write_text(MINE)
+    cache = ArtifactCache(tmp_path / "cache")
+    first = build_profile(load_profile(tmp_path / "p.yaml"), cache)
+    assert all(b.cached for b in build_profile(load_profile(tmp_path / "p.yaml"), cache).values())
+    tiny_gguf(model, 3.0)
+    again = build_profile(load_profile(tmp_path / "p.yaml"), cache)
+    assert not again["mine"].cached and not again["q8"].cached
+    assert again["q8"].entry.path != first["q8"].entry.path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "is not a file"), (b"PK\x03\x04 a zip", "is not a GGUF file")],
+)
+def test_a_gguf_file_that_is_not_one_is_refused(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    if content is not None:
+        (tmp_path / "models").mkdir()
+        (tmp_path / "models" / "m.gguf").write_bytes(content)
+    (tmp_path / "p.yaml").write_text(MINE)
+    with pytest.raises(BuildError, match=rf"artifact 'mine' \(gguf-file\): .*{message}"):
+        build_profile(load_profile(tmp_path / "p.yaml"), ArtifactCache(tmp_path / "cache"))
+    left = sorted(p.name for p in (tmp_path / "cache" / "artifacts").glob("mine-*"))
+    assert [name.rsplit(".", 2)[1:] for name in left] == [["gguf", "log"]]  # its log only
