@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from quantgate.errors import BuildError, ProfileError
 from quantgate.profile import load_profile, parse_profile
 from quantize import build as build_mod
+from quantize import cache as cache_mod
 from quantize.build import build_profile, needed_artifacts
 from quantize.cache import ArtifactCache
 from tests.unit import fake_builder
@@ -83,6 +85,29 @@ def test_a_tampered_artifact_is_rebuilt(tmp_path: Path) -> None:
     again = build_profile(profile, cache)
     assert again["q2"].cached is False and again["base"].cached is True
     assert path.read_text() != "corrupted"
+
+
+def test_an_artifact_checked_once_is_not_read_again_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` looks every artifact up on start: hashing an 8B model's variants read tens of
+    GB each time. Once its sha256 held, a stamp of its files stands for it (name, size,
+    mtime, inode); a file changed since, even to the same size, is hashed and rebuilt."""
+    profile, cache = parse_profile(PROFILE), ArtifactCache(tmp_path)
+    paths = {n: Path(b.entry.path) for n, b in build_profile(profile, cache).items()}
+    for path in paths.values():  # left alone for a while (just written: too recent to stamp)
+        os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+    assert all(b.cached for b in build_profile(profile, cache).values())  # hashed, stamped
+    hashed: list[Path] = []
+    real = cache_mod.checksum
+    monkeypatch.setattr(cache_mod, "checksum", lambda p: hashed.append(p) or real(p))
+    assert all(b.cached for b in build_profile(profile, cache).values())
+    assert hashed == []  # nothing read
+    text = paths["q2"].read_text()
+    paths["q2"].write_text(text[::-1])  # the same size, another content
+    again = build_profile(profile, cache)
+    assert not again["q2"].cached and again["q8"].cached
+    assert set(hashed) == {paths["q2"]} and paths["q2"].read_text() == text  # q2 only
 
 
 def test_a_failed_build_leaves_nothing_behind(tmp_path: Path) -> None:
