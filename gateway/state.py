@@ -4,6 +4,7 @@ the engines' own load)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from gateway.routing.router import Router
 from gateway.settings import GatewaySettings
 from quantgate.keys import default_path as default_keys_path
 from quantgate.profile import Profile, Variant
+
+log = logging.getLogger("quantgate.gateway")
 
 
 @dataclass
@@ -47,6 +50,16 @@ class GatewayState:
             else LocalBuckets()
         )
         self.keys = KeyCheck(s.keys_file or default_keys_path(), buckets)
+        served = {v.name for v in self.profile.variants}
+        for key in self.keys.keys().values():
+            if unknown := [v for v in key.variants if v not in served]:
+                log.warning(
+                    "key %r may use %s, which this profile does not serve (its requests for "
+                    "them get 403): %s",
+                    key.name,
+                    ", ".join(unknown),
+                    self.keys.path,
+                )
         self.outliers = Outliers([v.name for v in self.profile.variants])
         endpoints = self.supervisor.endpoints if self.supervisor is not None else {}
         self.load = EngineLoad(sources(self.profile, endpoints), s.load_interval)

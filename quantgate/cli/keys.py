@@ -21,16 +21,29 @@ FILE = typer.Option(
 def add_command(
     name: str = typer.Argument(..., help="who or what the key is for"),
     admin: bool = typer.Option(False, help="may read engine details (/ready, /sd/engines)"),
-    rpm: int = typer.Option(0, help="requests per minute (0: no limit)"),
-    tpm: int = typer.Option(0, help="prompt + completion tokens per minute (0: no limit)"),
+    rpm: int = typer.Option(0, min=0, help="requests per minute (0: no limit)"),
+    tpm: int = typer.Option(0, min=0, help="prompt + completion tokens per minute (0: no limit)"),
     variants: str = typer.Option("", help="comma-separated variants it may use (default: all)"),
+    profile: Path | None = typer.Option(
+        None, "--profile", "-p", help="refuse --variants that this profile does not serve"
+    ),
     file: Path | None = FILE,
 ) -> None:
     """Make a key and print it: it is shown this once (only its hash is stored)."""
     from quantgate import keys
+    from quantgate.errors import ConfigError
+    from quantgate.profile import load_profile
 
     path = file or keys.default_path()
     allowed = tuple(v.strip() for v in variants.split(",") if v.strip())
+    if profile is not None and allowed:
+        served = [v.name for v in load_profile(profile).variants]
+        unknown = [v for v in allowed if v not in served]
+        if unknown:
+            raise ConfigError(
+                f"--variants {', '.join(unknown)}: not a variant of {profile} (it serves "
+                f"{', '.join(served)})"
+            )
     secret = keys.add(path, name, admin=admin, rpm=rpm, tpm=tpm, variants=allowed)
     typer.echo(secret)
     typer.echo(f"key {name!r} added to {path}; send it as `Authorization: Bearer <key>`", err=True)

@@ -186,6 +186,29 @@ async def test_a_key_may_be_held_to_some_variants(
     assert keys.load(path)[keys.digest(secret)].variants == ("w4",)
 
 
+def test_a_key_held_to_variants_the_profile_does_not_serve_is_named(
+    tmp_path: Path, make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo in `--variants` made a key that got 403 on every request, silently: `keys add
+    --profile` refuses it, and a gateway names it when it starts."""
+    from typer.testing import CliRunner
+
+    from quantgate.cli.main import app
+
+    path = tmp_path / "keys.json"
+    demo = str(Path(__file__).resolve().parents[2] / "profiles" / "demo-llamacpp.yaml")
+    argv = ["keys", "add", "ci", "--variants", "q8_0,q8", "--file", str(path)]
+    refused = CliRunner().invoke(app, [*argv, "--profile", demo])
+    assert isinstance(refused.exception, ConfigError) and not path.exists()  # main(): exit 2
+    said = str(refused.exception)
+    assert said.startswith("--variants q8: not a variant of") and "q4_k_m" in said
+    assert CliRunner().invoke(app, [*argv[:4], "q8_0", *argv[5:], "-p", demo]).exit_code == 0
+    keys.add(path, "typo", variants=("w4", "w8-typo"))
+    with caplog.at_level("WARNING", logger="quantgate.gateway"):
+        make_app(keys_file=path)
+    assert "key 'typo' may use w8-typo, which this profile does not serve" in caplog.text
+
+
 async def test_metrics_can_be_put_behind_an_admin_key(
     tmp_path: Path, make_app: Callable[..., FastAPI]
 ) -> None:
