@@ -216,15 +216,20 @@ def test_what_is_built_from_your_model_follows_its_content(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "is not a file"), (b"PK\x03\x04 a zip", "is not a GGUF file")],
+    [
+        (None, "is not a file"),
+        (b"PK\x03\x04 a zip", "is not a GGUF file"),
+        (b"GGUF", "one of 3 split files"),
+    ],
 )
 def test_a_gguf_file_that_is_not_one_is_refused(
     tmp_path: Path, content: bytes | None, message: str
 ) -> None:
+    name = "m-00001-of-00003.gguf" if content == b"GGUF" else "m.gguf"
     if content is not None:
         (tmp_path / "models").mkdir()
-        (tmp_path / "models" / "m.gguf").write_bytes(content)
-    (tmp_path / "p.yaml").write_text(MINE)
+        (tmp_path / "models" / name).write_bytes(content)
+    (tmp_path / "p.yaml").write_text(MINE.replace("m.gguf", name))
     with pytest.raises(BuildError, match=rf"artifact 'mine' \(gguf-file\): .*{message}"):
         build_profile(load_profile(tmp_path / "p.yaml"), ArtifactCache(tmp_path / "cache"))
     left = sorted(p.name for p in (tmp_path / "cache" / "artifacts").glob("mine-*"))
