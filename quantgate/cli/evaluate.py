@@ -281,8 +281,8 @@ def _replay(plan: Plan, options: dict[str, Any]) -> tuple[dict[str, str], list[A
         return None
     typer.echo(f"every reply is in the cache of {plan.run_dir}: nothing was asked")
     recorded = read_config(plan.run_dir).get("targets") or {}
-    described = _described(targets)
-    return {v: recorded.get(v, about) for v, about in described.items()}, rows
+    cached = {t.variant: f"(the run's cache) model={t.endpoint.model}" for t in targets}
+    return {v: recorded.get(v, about) for v, about in cached.items()}, rows
 
 
 def _described(targets: list[Any]) -> dict[str, str]:
