@@ -106,19 +106,11 @@ class ArtifactCache:
     def _restamp(self, key: str, sha256: str, fresh: str) -> None:
         """Keep a stamp for an entry whose hash was just checked, unless a build holds the
         cache (its manifest is then the builder's to write; the stamp can wait)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return
-            try:
-                manifest = self._read()
-                if manifest.get(key, {}).get("sha256") == sha256:
-                    manifest[key]["stamp"] = fresh
-                    self._write(manifest)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self.lock(wait=False) as held:
+            manifest = self._read() if held else {}
+            if manifest.get(key, {}).get("sha256") == sha256:
+                manifest[key]["stamp"] = fresh
+                self._write(manifest)
 
     def _write(self, manifest: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -127,13 +119,18 @@ class ArtifactCache:
         os.replace(tmp, self.manifest_path)
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """An exclusive lock on the cache, held while building."""
+    def lock(self, wait: bool = True) -> Iterator[bool]:
+        """An exclusive lock on the cache, held while building; with `wait=False`, yields
+        False at once when another holds it."""
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / ".lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -23,16 +23,25 @@ def absolute_paths(data: dict[str, Any], base_dir: Path) -> None:
     existing model), their calibration files, and a priors file. An artifact's cache key is
     its recipe, so two profiles that say `path: models/hf` in two folders must not share
     one, and no builder may read the path from the working directory."""
+    for mapping, key in _built_from(data):
+        value = mapping.get(key)
+        if isinstance(value, str):
+            mapping[key] = str(resolve_path(value, base_dir))
+
+
+def _built_from(data: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Where a profile's raw data names files that artifacts and routing are made from:
+    artifacts' `path`, their calibration `path`, and `routing.priors` when it is a file."""
+    fields: list[tuple[dict[str, Any], str]] = []
     for artifact in (data.get("artifacts") or {}).values():
         if isinstance(artifact, dict):
-            for mapping in (artifact, artifact.get("calibration")):
-                if isinstance(mapping, dict) and isinstance(mapping.get("path"), str):
-                    mapping["path"] = str(resolve_path(mapping["path"], base_dir))
+            fields.append((artifact, "path"))
+            if isinstance(artifact.get("calibration"), dict):
+                fields.append((artifact["calibration"], "path"))
     routing = data.get("routing")
-    if isinstance(routing, dict):
-        priors = routing.get("priors")
-        if isinstance(priors, str) and is_priors_path(priors):
-            routing["priors"] = str(resolve_path(priors, base_dir))
+    if isinstance(routing, dict) and is_priors_path(str(routing.get("priors", ""))):
+        fields.append((routing, "priors"))
+    return fields
 
 
 def is_priors_path(value: str) -> bool:
@@ -54,12 +63,7 @@ def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> list[str
         fields.append((engine, "chat_template"))
         if engine.get("artifact") not in declared:
             fields.append((engine, "artifact"))
-    for artifact in (data.get("artifacts") or {}).values():
-        fields.append((artifact, "path"))
-        fields.append((artifact.get("calibration") or {}, "path"))
-    routing = data.get("routing") or {}
-    if is_priors_path(str(routing.get("priors", ""))):
-        fields.append((routing, "priors"))
+    fields += _built_from(data)
     seen: set[tuple[int, str]] = set()
     rewritten = []
     for mapping, key in fields:
